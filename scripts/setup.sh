@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages civicgrid builds, runs and tests with, when
+# any is missing. Safe to run again: it does nothing once all are present.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build pkg-config clang
+  libnng-dev nng-utils libmbedtls-dev
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
+  liblmdb-dev lmdb-utils
+  libcmocka-dev libjansson-dev libmicrohttpd-dev
+  python3-protobuf curl procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]} (run as root to install them)" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

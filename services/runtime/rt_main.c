@@ -1,0 +1,140 @@
+// The life of a service: parse, open, serve, wait for a signal, stop.
+#include "rt_main.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt_log.h"
+
+#define N_COMMON 12
+
+int
+rt_main(const rt_app *app, int argc, char **argv)
+{
+    rt_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const rt_cfg_key common[N_COMMON] = {
+        {"listen", "CIVIC_LISTEN", RT_CFG_STR, app->default_listen, 0, 0, &cfg.listen,
+         "address to serve on: tcp://HOST:PORT, ipc:///PATH or tls+tcp://HOST:PORT"},
+        {"data", "CIVIC_DATA", RT_CFG_STR, app->default_data, 0, 0, &cfg.data,
+         "data directory (the LMDB environment lives here)"},
+        {"map-size", "CIVIC_MAP_SIZE", RT_CFG_SIZE, "8G", 1 << 20, (long long) 1 << 42,
+         &cfg.map_size, "LMDB map size: the most the data may grow to (address space, not disk)"},
+        {"admin-listen", "CIVIC_ADMIN_LISTEN", RT_CFG_STR, app->default_admin, 0, 0,
+         &cfg.admin_listen, "HOST:PORT for HTTP health and metrics; empty turns it off"},
+        {"internal-key-file", "CIVIC_INTERNAL_KEY_FILE", RT_CFG_STR, NULL, 0, 0,
+         &cfg.internal_key_file,
+         "file with the key that signs callers' identity; without it the service runs in open mode"},
+        {"log-level", "CIVIC_LOG_LEVEL", RT_CFG_STR, "info", 0, 0, &cfg.log_level,
+         "lowest level logged: debug, info, warn or error"},
+        {"contexts", "CIVIC_CONTEXTS", RT_CFG_INT, "256", 1, 65536, &cfg.contexts,
+         "calls served at once"},
+        {"batch-max", "CIVIC_BATCH_MAX", RT_CFG_INT, "1024", 1, 65536, &cfg.batch_max,
+         "most writes in one commit; 1 commits each write alone (the benchmarks' baseline)"},
+        {"tz-offset-minutes", "CIVIC_TZ_OFFSET_MINUTES", RT_CFG_INT, "480", -720, 840,
+         &cfg.tz_offset_min, "the campaign's local time, minutes east of UTC (480 = China Standard Time)"},
+        {"unsafe-no-sync", "CIVIC_UNSAFE_NO_SYNC", RT_CFG_BOOL, "false", 0, 0, &cfg.unsafe_no_sync,
+         "commit without fsync: a crash may lose acknowledged writes; tests and benchmarks only"},
+        {"test-stall-ms", "CIVIC_TEST_STALL_MS", RT_CFG_INT, "0", 0, 60000, &cfg.test_stall_ms,
+         "test hook: stall every call this long before it is checked"},
+        {"demo", "CIVIC_DEMO", RT_CFG_BOOL, "false", 0, 0, &cfg.demo,
+         "load the demo campaign into an empty store at start"},
+    };
+    size_t n = N_COMMON + app->n_extra;
+    rt_cfg_key *keys = calloc(n, sizeof *keys);
+    memcpy(keys, common, sizeof common);
+    if (app->n_extra)
+        memcpy(keys + N_COMMON, app->extra, app->n_extra * sizeof *keys);
+    int rc = rt_config_parse(keys, n, argc, argv, app->name, app->about);
+    free(keys);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    int level = rt_log_level_parse(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "%s: log-level must be debug, info, warn or error\n", app->name);
+        return 2;
+    }
+    rt_log_init(app->name, level);
+
+    // Signals are taken by sigwait on this thread; every other thread (nng's,
+    // the writer) inherits the mask and never sees them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    civic_key key;
+    const civic_key *keyp = NULL;
+    if (cfg.internal_key_file != NULL && cfg.internal_key_file[0] != '\0') {
+        const char *why;
+        if (civic_key_load(&key, cfg.internal_key_file, &why) != 0) {
+            rt_log(RT_LOG_ERROR, "config.bad_key", "internal-key-file=%s error=\"%s\"",
+                   cfg.internal_key_file, why);
+            return 2;
+        }
+        keyp = &key;
+    } else {
+        rt_log(RT_LOG_WARN, "security.open_mode",
+               "message=\"no --internal-key-file: callers' identity is taken unsigned, and a call "
+               "naming none acts as admin; development and single-service tests only\"");
+    }
+
+    char err[512];
+    rt_store_opts so = {
+        .map_size = cfg.map_size,
+        .max_readers = (unsigned) cfg.contexts + 64,
+        .unsafe_no_sync = cfg.unsafe_no_sync,
+        .batch_max = (int) cfg.batch_max,
+        .dbs = app->dbs,
+        .schema_version = app->schema_version,
+        .migrate = app->migrate,
+    };
+    if (cfg.unsafe_no_sync)
+        rt_log(RT_LOG_WARN, "store.unsafe_no_sync", "message=\"commits are not synced to disk\"");
+    rt_store *store = NULL;
+    if (rt_store_open(&store, cfg.data, &so, err, sizeof err) != 0) {
+        rt_log(RT_LOG_ERROR, "store.open_failed", "data=%s error=\"%s\"", cfg.data, err);
+        return 1;
+    }
+    void *state = NULL;
+    if (app->init != NULL && app->init(&state, store, &cfg) != 0) {
+        rt_log(RT_LOG_ERROR, "service.init_failed", "data=%s", cfg.data);
+        rt_store_close(store);
+        return 1;
+    }
+    rt_server_opts sv = {
+        .listen = cfg.listen,
+        .contexts = (int) cfg.contexts,
+        .key = keyp,
+        .test_stall_ms = (int) cfg.test_stall_ms,
+    };
+    rt_server *srv = NULL;
+    if (rt_server_start(&srv, &sv, store, app->services, app->n_services, state, err, sizeof err) != 0) {
+        rt_log(RT_LOG_ERROR, "server.start_failed", "error=\"%s\"", err);
+        if (app->fini)
+            app->fini(state);
+        rt_store_close(store);
+        return 1;
+    }
+    if (app->ready != NULL && app->ready(state, &cfg) != 0)
+        rt_log(RT_LOG_WARN, "service.ready_failed", "message=\"serving anyway\"");
+    rt_server_set_serving(srv, 1);
+    rt_log(RT_LOG_INFO, "server.serving", "listen=%s data=%s pid=%ld", cfg.listen, cfg.data,
+           (long) getpid());
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    rt_server_stop(srv);
+    if (app->fini)
+        app->fini(state);
+    rt_store_close(store);
+    rt_log(RT_LOG_INFO, "server.stopped", "data=%s", cfg.data);
+    return 0;
+}

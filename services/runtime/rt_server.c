@@ -1,0 +1,938 @@
+// The server: contexts, the envelope, routing, identity, and the reply.
+#include "rt_server.h"
+
+#include <ctype.h>
+#include <mbedtls/sha256.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "civic/rpc/v1/rpc.pb-c.h"
+#include "civic_desc.h"
+#include "civic_util.h"
+#include "rt_log.h"
+
+#define METADATA_MAX 8192
+#define TIMEOUT_DEFAULT_MS 10000
+#define TIMEOUT_MAX_MS 300000
+
+typedef struct route {
+    const char *name; // full method name, owned by the server
+    const rt_method *m;
+    const ProtobufCMessageDescriptor *in, *out;
+} route;
+
+enum { C_RECV, C_SEND, C_WRITE, C_WORK };
+
+typedef struct rt_ctx rt_ctx;
+struct rt_ctx {
+    rt_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int state;
+    rt_arena arena;
+    MDB_txn *rtxn; // cached read transaction
+    rt_write w;
+    rt_ctx *work_next;
+    // The call in hand.
+    rt_call call;
+    const route *route;
+    void *in, *out;
+    uint64_t call_id;
+    unsigned char hash[32]; // of method and payload, for idempotency
+    struct timespec t0;
+    // A write's outcome, set on the writer before the batch commits.
+    int code;
+    uint8_t *body;
+    size_t body_len;
+    char message[256];
+};
+
+struct rt_server {
+    nng_socket sock;
+    nng_listener listener;
+    rt_server_opts opts;
+    rt_store *store;
+    void *state;
+    route *routes;
+    size_t n_routes;
+    const char **service_names;
+    size_t n_services;
+    rt_ctx *ctxs;
+    int n_ctxs;
+    atomic_int serving;
+    atomic_int stopping;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inflight;
+    // The slow-read worker.
+    pthread_t worker;
+    rt_ctx *work_head, *work_tail;
+    int worker_stop;
+    MDB_txn *worker_rtxn;
+};
+
+static const char *const role_names[RT_ROLE_COUNT] = {"", "admin", "inspector", "unit",
+                                                      "volunteer", "viewer"};
+
+const char *
+rt_role_name(rt_role r)
+{
+    return r < RT_ROLE_COUNT ? role_names[r] : "";
+}
+
+rt_role
+rt_role_parse(const char *s)
+{
+    for (int i = 1; i < RT_ROLE_COUNT; i++)
+        if (strcmp(s, role_names[i]) == 0)
+            return (rt_role) i;
+    return RT_ROLE_NONE;
+}
+
+const char *
+rt_call_metadata(const rt_call *call, const char *key)
+{
+    const Civic__Rpc__V1__Request *r = call->envelope;
+    for (size_t i = 0; r != NULL && i < r->n_metadata; i++)
+        if (strcmp(r->metadata[i]->key, key) == 0)
+            return r->metadata[i]->value;
+    return NULL;
+}
+
+size_t
+rt_page_size(rt_txn *txn, int32_t requested, const char *field)
+{
+    if (requested < 0) {
+        rt_txn_violation(txn, field, "must not be negative");
+        return 0;
+    }
+    if (requested == 0)
+        return 50;
+    return requested > 1000 ? 1000 : (size_t) requested;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// --- built-in services ---
+
+static int
+handle_check(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
+{
+    const Civic__Rpc__V1__CheckRequest *in = vin;
+    Civic__Rpc__V1__CheckResponse *out = vout;
+    rt_server *srv = call->server;
+    int found = in->service[0] == '\0';
+    for (size_t i = 0; !found && i < srv->n_services; i++)
+        found = strcmp(in->service, srv->service_names[i]) == 0;
+    if (!found)
+        return rt_txn_fail(txn, CIVIC_NOT_FOUND, "service %s is not hosted here", in->service);
+    out->status = atomic_load(&srv->serving) && !atomic_load(&srv->stopping)
+                      ? CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING
+                      : CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_NOT_SERVING;
+    return 0;
+}
+
+static int
+handle_list_services(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
+{
+    Civic__Rpc__V1__ListServicesResponse *out = vout;
+    rt_server *srv = call->server;
+    (void) vin;
+    out->services = (char **) (uintptr_t) srv->service_names;
+    out->n_services = srv->n_services;
+    return rt_txn_status(txn);
+}
+
+static int
+handle_get_fds(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
+{
+    Civic__Rpc__V1__GetFileDescriptorSetResponse *out = vout;
+    (void) vin;
+    (void) call;
+    out->file_descriptor_set.data = (uint8_t *) (uintptr_t) civic_descriptor_set;
+    out->file_descriptor_set.len = civic_descriptor_set_len;
+    return rt_txn_status(txn);
+}
+
+int
+rt_handle_list_events(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
+{
+    const Civic__Rpc__V1__EventPage *in = vin;
+    (void) call;
+    size_t n = rt_page_size(txn, in->page_size, "page_size");
+    rt_events_list(txn, in->after_seq, n, vout);
+    return rt_txn_status(txn);
+}
+
+static const rt_method health_methods[] = {
+    {"Check", RT_READ, handle_check, RT_ROLES_ANYONE, NULL, NULL},
+};
+static const rt_method reflection_methods[] = {
+    {"ListServices", RT_READ, handle_list_services, RT_ROLES_ANYONE, NULL, NULL},
+    {"GetFileDescriptorSet", RT_READ, handle_get_fds, RT_ROLES_ANYONE, NULL, NULL},
+};
+static const rt_service_def health_def = {&civic__rpc__v1__health_service__descriptor,
+                                          health_methods, 1};
+static const rt_service_def reflection_def = {&civic__rpc__v1__reflection_service__descriptor,
+                                              reflection_methods, 2};
+
+// --- routing ---
+
+static int
+route_cmp(const void *a, const void *b)
+{
+    return strcmp(((const route *) a)->name, ((const route *) b)->name);
+}
+
+static const route *
+route_find(rt_server *srv, const char *name)
+{
+    route key = {.name = name};
+    return bsearch(&key, srv->routes, srv->n_routes, sizeof key, route_cmp);
+}
+
+int
+rt_server_check_table(const rt_service_def *def, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < def->n_methods; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "/%s/%s", def->desc->name, def->methods[i].name);
+        int read = civic_desc_method_is_read(name);
+        if (read < 0 || protobuf_c_service_descriptor_get_method_by_name(def->desc, def->methods[i].name) == NULL) {
+            snprintf(err, errlen, "%s is not declared in the .proto files", name);
+            return -1;
+        }
+        if (read != (def->methods[i].kind != RT_WRITE)) {
+            snprintf(err, errlen, "%s is a %s in the handler table but %s in the .proto", name,
+                     def->methods[i].kind == RT_WRITE ? "write" : "read",
+                     read ? "NO_SIDE_EFFECTS" : "not NO_SIDE_EFFECTS");
+            return -1;
+        }
+    }
+    for (unsigned i = 0; i < def->desc->n_methods; i++) {
+        int found = 0;
+        for (size_t j = 0; j < def->n_methods; j++)
+            found |= strcmp(def->desc->methods[i].name, def->methods[j].name) == 0;
+        if (!found) {
+            snprintf(err, errlen, "/%s/%s has no handler", def->desc->name,
+                     def->desc->methods[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+build_routes(rt_server *srv, const rt_service_def *const *defs, size_t n, char *err, size_t errlen)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += defs[i]->n_methods;
+    srv->routes = calloc(total, sizeof *srv->routes);
+    srv->service_names = calloc(n, sizeof *srv->service_names);
+    for (size_t i = 0; i < n; i++) {
+        const rt_service_def *d = defs[i];
+        if (rt_server_check_table(d, err, errlen) != 0)
+            return -1;
+        srv->service_names[srv->n_services++] = d->desc->name;
+        for (size_t j = 0; j < d->n_methods; j++) {
+            const ProtobufCMethodDescriptor *md =
+                protobuf_c_service_descriptor_get_method_by_name(d->desc, d->methods[j].name);
+            route *r = &srv->routes[srv->n_routes++];
+            size_t len = strlen(d->desc->name) + strlen(md->name) + 3;
+            char *name = malloc(len);
+            snprintf(name, len, "/%s/%s", d->desc->name, md->name);
+            r->name = name;
+            r->m = &d->methods[j];
+            r->in = d->methods[j].in_desc ? d->methods[j].in_desc : md->input;
+            r->out = d->methods[j].out_desc ? d->methods[j].out_desc : md->output;
+        }
+    }
+    qsort(srv->routes, srv->n_routes, sizeof *srv->routes, route_cmp);
+    return 0;
+}
+
+// --- replies ---
+
+static size_t
+varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *
+varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t) v;
+    return p;
+}
+
+// reply_msg makes the Response message: call_id (field 1) then body, which
+// is either the status (field 2) or the payload (field 3). Keeping the body
+// apart lets an idempotent write store it and replay it under a new call_id.
+static nng_msg *
+reply_msg(uint64_t call_id, const void *body, size_t len)
+{
+    nng_msg *m;
+    size_t head = call_id ? 1 + varint_len(call_id) : 0;
+    if (nng_msg_alloc(&m, head + len) != 0)
+        return NULL;
+    uint8_t *p = nng_msg_body(m);
+    if (call_id) {
+        *p++ = 0x08;
+        p = varint_put(p, call_id);
+    }
+    if (len)
+        memcpy(p, body, len);
+    return m;
+}
+
+// body_ok packs out as the payload field into the arena.
+static uint8_t *
+body_ok(rt_arena *a, const ProtobufCMessage *out, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(out);
+    size_t total = n ? 1 + varint_len(n) + n : 0;
+    uint8_t *b = rt_arena_alloc(a, total ? total : 1);
+    if (b == NULL)
+        return NULL;
+    if (n) {
+        uint8_t *p = b;
+        *p++ = 0x1a;
+        p = varint_put(p, n);
+        protobuf_c_message_pack(out, p);
+    }
+    *len = total;
+    return b;
+}
+
+// body_status packs a Status field. It uses the heap, not the arena, so that
+// it works when the arena is what ran out.
+static uint8_t *
+body_status(int code, const char *message, const rt_txn *t, size_t *len)
+{
+    Civic__Rpc__V1__Status st = CIVIC__RPC__V1__STATUS__INIT;
+    Civic__Rpc__V1__FieldViolation fv[RT_TXN_VIOLATIONS], *fvp[RT_TXN_VIOLATIONS];
+    st.code = code;
+    st.message = civic_unconst(message);
+    for (size_t i = 0; t != NULL && i < t->n_violations; i++) {
+        civic__rpc__v1__field_violation__init(&fv[i]);
+        fv[i].field = civic_unconst(t->violations[i].field);
+        fv[i].description = civic_unconst(t->violations[i].description);
+        fvp[i] = &fv[i];
+        st.n_violations++;
+    }
+    st.violations = fvp;
+    size_t n = civic__rpc__v1__status__get_packed_size(&st);
+    uint8_t *b = malloc(1 + varint_len(n) + n);
+    if (b == NULL)
+        return NULL;
+    uint8_t *p = b;
+    *p++ = 0x12;
+    p = varint_put(p, n);
+    civic__rpc__v1__status__pack(&st, p);
+    *len = (size_t) (p - b) + n;
+    return b;
+}
+
+static void ctx_send(rt_ctx *c, nng_msg *m);
+
+static void
+log_call(rt_ctx *c, int code, const char *message)
+{
+    int level = code == CIVIC_OK ? RT_LOG_DEBUG
+                : code == CIVIC_INTERNAL || code == CIVIC_DATA_LOSS || code == CIVIC_UNKNOWN
+                    ? RT_LOG_ERROR
+                    : RT_LOG_INFO;
+    if (!rt_log_enabled(level))
+        return;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double) (t1.tv_sec - c->t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - c->t0.tv_nsec) / 1e6;
+    rt_log(level, code == CIVIC_OK ? "call.ok" : "call.failed",
+           "method=%s code=%s ms=%.3f principal=%s request-id=%s%s%s%s",
+           c->call.method ? c->call.method : "-", civic_code_name(code), ms,
+           c->call.principal && c->call.principal[0] ? c->call.principal : "-",
+           c->call.request_id && c->call.request_id[0] ? c->call.request_id : "-",
+           message && message[0] ? " message=\"" : "", message ? message : "",
+           message && message[0] ? "\"" : "");
+}
+
+// reply_error sends an error with the violations recorded on t (may be NULL).
+static void
+reply_error(rt_ctx *c, int code, const char *message, const rt_txn *t)
+{
+    size_t len = 0;
+    uint8_t *b = body_status(code, message, t, &len);
+    log_call(c, code, message);
+    ctx_send(c, b ? reply_msg(c->call_id, b, len) : NULL);
+    free(b);
+}
+
+// --- the call's life ---
+
+static void
+ctx_recv(rt_ctx *c)
+{
+    c->state = C_RECV;
+    nng_ctx_recv(c->ctx, c->aio);
+}
+
+static void
+call_end(rt_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->inflight == 0)
+        pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void
+ctx_send(rt_ctx *c, nng_msg *m)
+{
+    if (m == NULL) {
+        // No memory for a reply: the caller's deadline will tell them.
+        rt_arena_reset(&c->arena);
+        call_end(c->srv);
+        ctx_recv(c);
+        return;
+    }
+    c->state = C_SEND;
+    nng_aio_set_msg(c->aio, m);
+    nng_ctx_send(c->ctx, c->aio);
+}
+
+// deterministic tells which errors an idempotency record keeps: those a retry
+// of the same request would get again. Transient ones are never stored.
+static int
+deterministic(int code)
+{
+    switch (code) {
+    case CIVIC_INVALID_ARGUMENT:
+    case CIVIC_NOT_FOUND:
+    case CIVIC_ALREADY_EXISTS:
+    case CIVIC_PERMISSION_DENIED:
+    case CIVIC_FAILED_PRECONDITION:
+    case CIVIC_OUT_OF_RANGE:
+    case CIVIC_UNAUTHENTICATED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+// set_error_body records a write's error reply in the call's arena.
+static void
+set_error_body(rt_ctx *c, const rt_txn *t)
+{
+    size_t len = 0;
+    uint8_t *b = body_status(t->code, t->message, t, &len);
+    c->code = t->code;
+    snprintf(c->message, sizeof c->message, "%s", t->message);
+    c->body = b ? rt_arena_alloc(&c->arena, len) : NULL;
+    if (c->body != NULL)
+        memcpy(c->body, b, len);
+    c->body_len = c->body ? len : 0;
+    free(b);
+}
+
+// write_run executes one write on the writer, in t (a child of the batch).
+// With an idempotency key the handler runs one level deeper, so that when it
+// fails its changes go but the record of its failure can stay.
+static int
+write_run(rt_txn *t, rt_write *w)
+{
+    rt_ctx *c = (rt_ctx *) (void *) ((char *) w - offsetof(rt_ctx, w));
+    const char *key = c->call.idempotency_key;
+    c->code = 0;
+    c->body = NULL;
+    c->body_len = 0;
+    c->message[0] = '\0';
+    if (key == NULL) {
+        c->route->m->fn(t, c->in, c->out, &c->call);
+        if (t->code == 0)
+            c->body = body_ok(&c->arena, c->out, &c->body_len);
+        if (t->code == 0 && c->body == NULL)
+            rt_txn_fail(t, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted");
+        if (t->code != 0) {
+            set_error_body(c, t);
+            return 0;
+        }
+        return 1;
+    }
+
+    void *body;
+    size_t len;
+    int rc = rt_idem_find(t, c->call.principal, c->call.method, key, c->hash, &body, &len);
+    if (rc == 0) {
+        // A retry: answer what the first attempt answered; change nothing.
+        c->body = body;
+        c->body_len = len;
+        snprintf(c->message, sizeof c->message, "replayed");
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND) {
+        set_error_body(c, t);
+        return 0;
+    }
+    rt_txn h = *t;
+    if (rt_txn_mdb(t, mdb_txn_begin(mdb_txn_env(t->txn), t->txn, 0, &h.txn), "begin") != 0) {
+        set_error_body(c, t);
+        return 0;
+    }
+    c->route->m->fn(&h, c->in, c->out, &c->call);
+    if (h.code == 0) {
+        c->body = body_ok(&c->arena, c->out, &c->body_len);
+        if (c->body == NULL)
+            rt_txn_fail(&h, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted");
+    }
+    if (h.code == 0) {
+        if (rt_txn_mdb(t, mdb_txn_commit(h.txn), "commit") == 0)
+            rt_idem_put(t, c->call.principal, c->call.method, key, c->hash, c->body, c->body_len);
+        if (t->code != 0) {
+            set_error_body(c, t);
+            return 0;
+        }
+        return 1;
+    }
+    mdb_txn_abort(h.txn);
+    set_error_body(c, &h);
+    if (!deterministic(h.code))
+        return 0;
+    rt_idem_put(t, c->call.principal, c->call.method, key, c->hash, c->body, c->body_len);
+    return t->code == 0;
+}
+
+static void
+write_done(rt_write *w, int rc, const char *why)
+{
+    rt_ctx *c = (rt_ctx *) (void *) ((char *) w - offsetof(rt_ctx, w));
+    if (rc != 0) {
+        reply_error(c, rc, why ? why : civic_code_name(rc), NULL);
+        return;
+    }
+    if (c->body == NULL) {
+        reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted", NULL);
+        return;
+    }
+    log_call(c, c->code, c->message);
+    ctx_send(c, reply_msg(c->call_id, c->body, c->body_len));
+}
+
+static void
+run_read(rt_ctx *c, MDB_txn **cache)
+{
+    rt_txn t;
+    if (rt_read_begin(c->srv->store, &t, &c->arena, cache) != 0) {
+        reply_error(c, t.code, t.message, NULL);
+        return;
+    }
+    t.principal = c->call.principal;
+    t.now_ms = c->call.now_ms;
+    c->route->m->fn(&t, c->in, c->out, &c->call);
+    // Pack before the transaction ends: out may borrow from the map.
+    size_t len = 0;
+    uint8_t *b = t.code == 0 ? body_ok(&c->arena, c->out, &len) : NULL;
+    rt_read_end(&t, cache);
+    if (t.code != 0) {
+        reply_error(c, t.code, t.message, &t);
+    } else if (b == NULL) {
+        reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted", NULL);
+    } else {
+        log_call(c, CIVIC_OK, NULL);
+        ctx_send(c, reply_msg(c->call_id, b, len));
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    rt_server *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    for (;;) {
+        while (srv->work_head == NULL && !srv->worker_stop)
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        if (srv->work_head == NULL)
+            break;
+        rt_ctx *c = srv->work_head;
+        srv->work_head = c->work_next;
+        if (srv->work_head == NULL)
+            srv->work_tail = NULL;
+        pthread_mutex_unlock(&srv->mu);
+        if (mono_ms() >= c->call.deadline_ms)
+            reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the read ran", NULL);
+        else
+            run_read(c, &srv->worker_rtxn);
+        pthread_mutex_lock(&srv->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    rt_read_release(&srv->worker_rtxn);
+    return NULL;
+}
+
+// identify sets the caller's principal and role from x-civic-* metadata: with
+// a key, only under a valid signature; in open mode as given, or admin.
+static void
+identify(rt_ctx *c, const Civic__Rpc__V1__Request *req)
+{
+    rt_server *srv = c->srv;
+    const char *p = rt_call_metadata(&c->call, "x-civic-principal");
+    const char *r = rt_call_metadata(&c->call, "x-civic-role");
+    const char *s = rt_call_metadata(&c->call, "x-civic-signature");
+    c->call.principal = "";
+    c->call.role = RT_ROLE_NONE;
+    if (srv->opts.key != NULL) {
+        if (p && r && s &&
+            civic_sign_check(srv->opts.key, req->method, req->call_id, p, r, req->payload.data,
+                             req->payload.len, s)) {
+            c->call.principal = p;
+            c->call.role = rt_role_parse(r);
+        } else if (p || r || s) {
+            rt_log(RT_LOG_WARN, "identity.unsigned", "method=%s request-id=%s", req->method,
+                   c->call.request_id[0] ? c->call.request_id : "-");
+        }
+        return;
+    }
+    if (p || r) {
+        c->call.principal = p ? p : "";
+        c->call.role = rt_role_parse(r ? r : "");
+    } else {
+        c->call.principal = "admin";
+        c->call.role = RT_ROLE_ADMIN;
+    }
+}
+
+// check_metadata enforces lower-case keys and the 8 KiB cap.
+static int
+check_metadata(rt_txn *t, const Civic__Rpc__V1__Request *req)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < req->n_metadata; i++) {
+        const char *k = req->metadata[i]->key;
+        total += strlen(k) + strlen(req->metadata[i]->value);
+        for (const char *p = k; *p; p++)
+            if (isupper((unsigned char) *p)) {
+                rt_txn_violation(t, "metadata", "key \"%.64s\" must be lower-case", k);
+                break;
+            }
+    }
+    if (total > METADATA_MAX)
+        rt_txn_violation(t, "metadata", "%zu bytes of keys and values, over the %d-byte limit",
+                         total, METADATA_MAX);
+    return t->code;
+}
+
+static int
+is_builtin(const route *r)
+{
+    return r->m >= health_methods && r->m < health_methods + 1 ? 1
+           : r->m >= reflection_methods && r->m < reflection_methods + 2;
+}
+
+static void
+on_request(rt_ctx *c, nng_msg *m)
+{
+    rt_server *srv = c->srv;
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    rt_arena_reset(&c->arena);
+    memset(&c->call, 0, sizeof c->call);
+    c->call_id = 0;
+    c->route = NULL;
+    c->call.server = srv;
+    c->call.service = srv->state;
+    c->call.request_id = "";
+    pthread_mutex_lock(&srv->mu);
+    srv->inflight++;
+    pthread_mutex_unlock(&srv->mu);
+
+    Civic__Rpc__V1__Request *req =
+        civic__rpc__v1__request__unpack(&c->arena.pb, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    if (req == NULL) {
+        if (c->arena.exhausted)
+            reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "request envelope over the unpack budget", NULL);
+        else
+            reply_error(c, CIVIC_INVALID_ARGUMENT, "malformed request envelope", NULL);
+        return;
+    }
+    c->call_id = req->call_id;
+    c->call.method = req->method;
+    c->call.envelope = req;
+    const char *rid = rt_call_metadata(&c->call, "request-id");
+    c->call.request_id = rid ? rid : "";
+    c->call.idempotency_key = rt_call_metadata(&c->call, "idempotency-key");
+    c->call.now_ms = 0;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    c->call.now_ms = (int64_t) wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    uint32_t timeout = req->timeout_ms ? req->timeout_ms : TIMEOUT_DEFAULT_MS;
+    if (timeout > TIMEOUT_MAX_MS)
+        timeout = TIMEOUT_MAX_MS;
+    c->call.deadline_ms = (int64_t) c->t0.tv_sec * 1000 + c->t0.tv_nsec / 1000000 + timeout;
+
+    rt_txn t = {.arena = &c->arena};
+    if (check_metadata(&t, req) != 0) {
+        reply_error(c, t.code, t.message, &t);
+        return;
+    }
+    if (srv->opts.test_stall_ms > 0) {
+        struct timespec d = {srv->opts.test_stall_ms / 1000, (srv->opts.test_stall_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    c->route = route_find(srv, req->method);
+    if (c->route == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "unknown method \"%.200s\"", req->method);
+        reply_error(c, CIVIC_UNIMPLEMENTED, msg, NULL);
+        return;
+    }
+    if ((atomic_load(&srv->stopping) || !atomic_load(&srv->serving)) && !is_builtin(c->route)) {
+        reply_error(c, CIVIC_UNAVAILABLE,
+                    atomic_load(&srv->stopping) ? "server stopping" : "server starting", NULL);
+        return;
+    }
+    identify(c, req);
+    if (!(c->route->m->roles & RT_ROLE_BIT(c->call.role))) {
+        char msg[300];
+        if (c->call.role == RT_ROLE_NONE) {
+            snprintf(msg, sizeof msg, "%s needs a signed-in caller", req->method);
+            reply_error(c, CIVIC_UNAUTHENTICATED, msg, NULL);
+        } else {
+            snprintf(msg, sizeof msg, "role %s may not call %s", rt_role_name(c->call.role), req->method);
+            reply_error(c, CIVIC_PERMISSION_DENIED, msg, NULL);
+        }
+        return;
+    }
+    if (mono_ms() >= c->call.deadline_ms) {
+        reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", NULL);
+        return;
+    }
+    c->in = protobuf_c_message_unpack(c->route->in, &c->arena.pb, req->payload.len, req->payload.data);
+    if (c->in == NULL) {
+        if (c->arena.exhausted) {
+            reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "request over the unpack budget", NULL);
+        } else {
+            rt_txn_violation(&t, "payload", "does not decode as %s", c->route->in->name);
+            reply_error(c, t.code, t.message, &t);
+        }
+        return;
+    }
+    c->out = rt_arena_alloc(&c->arena, c->route->out->sizeof_message);
+    if (c->out == NULL) {
+        reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "request over the unpack budget", NULL);
+        return;
+    }
+    protobuf_c_message_init(c->route->out, c->out);
+
+    switch (c->route->m->kind) {
+    case RT_READ:
+        run_read(c, &c->rtxn);
+        return;
+    case RT_SLOW_READ:
+        c->state = C_WORK;
+        pthread_mutex_lock(&srv->mu);
+        c->work_next = NULL;
+        if (srv->work_tail)
+            srv->work_tail->work_next = c;
+        else
+            srv->work_head = c;
+        srv->work_tail = c;
+        pthread_cond_broadcast(&srv->cv);
+        pthread_mutex_unlock(&srv->mu);
+        return;
+    case RT_WRITE: {
+        if (c->call.idempotency_key != NULL) {
+            mbedtls_sha256_context h;
+            mbedtls_sha256_init(&h);
+            mbedtls_sha256_starts_ret(&h, 0);
+            mbedtls_sha256_update_ret(&h, (const unsigned char *) req->method, strlen(req->method) + 1);
+            mbedtls_sha256_update_ret(&h, req->payload.data, req->payload.len);
+            mbedtls_sha256_finish_ret(&h, c->hash);
+            mbedtls_sha256_free(&h);
+        }
+        c->state = C_WRITE;
+        c->w.deadline_ms = c->call.deadline_ms;
+        c->w.run = write_run;
+        c->w.done = write_done;
+        c->w.arena = &c->arena;
+        c->w.principal = c->call.principal;
+        c->w.now_ms = c->call.now_ms;
+        int rc = rt_store_submit(srv->store, &c->w);
+        if (rc != 0)
+            reply_error(c, rc, rc == CIVIC_RESOURCE_EXHAUSTED ? "write queue full" : "server stopping",
+                        NULL);
+        return;
+    }
+    }
+}
+
+static void
+ctx_cb(void *arg)
+{
+    rt_ctx *c = arg;
+    int rv = nng_aio_result(c->aio);
+    if (c->state == C_SEND) {
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(c->aio));
+            nng_aio_set_msg(c->aio, NULL);
+        }
+        rt_arena_reset(&c->arena);
+        call_end(c->srv);
+        if (rv == NNG_ECLOSED)
+            return;
+        ctx_recv(c);
+        return;
+    }
+    // C_RECV
+    if (rv != 0) {
+        if (rv == NNG_ECLOSED)
+            return;
+        ctx_recv(c);
+        return;
+    }
+    nng_msg *m = nng_aio_get_msg(c->aio);
+    nng_aio_set_msg(c->aio, NULL);
+    on_request(c, m);
+}
+
+// --- start and stop ---
+
+int
+rt_server_start(rt_server **out, const rt_server_opts *opts, rt_store *store,
+                const rt_service_def *const *services, size_t n_services, void *state, char *err,
+                size_t errlen)
+{
+    rt_server *srv = calloc(1, sizeof *srv);
+    int rv;
+    srv->opts = *opts;
+    if (srv->opts.contexts <= 0)
+        srv->opts.contexts = 256;
+    if (srv->opts.max_msg == 0)
+        srv->opts.max_msg = CIVIC_MAX_MSG_DEFAULT;
+    if (srv->opts.unpack_budget == 0)
+        srv->opts.unpack_budget = 16u << 20;
+    srv->store = store;
+    srv->state = state;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
+
+    const rt_service_def *defs[16];
+    size_t n = 0;
+    defs[n++] = &health_def;
+    defs[n++] = &reflection_def;
+    for (size_t i = 0; i < n_services && n < 16; i++)
+        defs[n++] = services[i];
+    if (build_routes(srv, defs, n, err, errlen) != 0)
+        goto fail;
+
+    if ((rv = nng_rep0_open(&srv->sock)) != 0 ||
+        (rv = nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, srv->opts.max_msg)) != 0) {
+        snprintf(err, errlen, "cannot open socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    srv->n_ctxs = srv->opts.contexts;
+    srv->ctxs = calloc((size_t) srv->n_ctxs, sizeof *srv->ctxs);
+    for (int i = 0; i < srv->n_ctxs; i++) {
+        rt_ctx *c = &srv->ctxs[i];
+        c->srv = srv;
+        rt_arena_init(&c->arena, srv->opts.unpack_budget);
+        if ((rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 || (rv = nng_ctx_open(&c->ctx, srv->sock)) != 0) {
+            snprintf(err, errlen, "cannot open context: %s", nng_strerror(rv));
+            goto fail_sock;
+        }
+    }
+    if ((rv = nng_listener_create(&srv->listener, srv->sock, opts->listen)) != 0 ||
+        (rv = nng_listener_start(srv->listener, 0)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, nng_strerror(rv));
+        goto fail_sock;
+    }
+    if (pthread_create(&srv->worker, NULL, worker_main, srv) != 0) {
+        snprintf(err, errlen, "cannot start the worker thread");
+        goto fail_sock;
+    }
+    for (int i = 0; i < srv->n_ctxs; i++)
+        ctx_recv(&srv->ctxs[i]);
+    *out = srv;
+    return 0;
+
+fail_sock:
+    nng_close(srv->sock);
+    for (int i = 0; i < srv->n_ctxs; i++) {
+        if (srv->ctxs[i].aio)
+            nng_aio_free(srv->ctxs[i].aio);
+        rt_arena_fini(&srv->ctxs[i].arena);
+    }
+    free(srv->ctxs);
+fail:
+    for (size_t i = 0; i < srv->n_routes; i++)
+        free(civic_unconst(srv->routes[i].name));
+    free(srv->routes);
+    free(srv->service_names);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_cond_destroy(&srv->cv);
+    free(srv);
+    return CIVIC_UNAVAILABLE;
+}
+
+void
+rt_server_set_serving(rt_server *srv, int serving)
+{
+    atomic_store(&srv->serving, serving);
+}
+
+void
+rt_server_stop(rt_server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    nng_listener_close(srv->listener);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&srv->mu);
+    while (srv->inflight > 0)
+        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
+            break;
+    if (srv->inflight > 0)
+        rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", srv->inflight);
+    srv->worker_stop = 1;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    pthread_join(srv->worker, NULL);
+    nng_close(srv->sock);
+    for (int i = 0; i < srv->n_ctxs; i++)
+        nng_aio_stop(srv->ctxs[i].aio);
+    for (int i = 0; i < srv->n_ctxs; i++) {
+        nng_aio_free(srv->ctxs[i].aio);
+        rt_read_release(&srv->ctxs[i].rtxn);
+        rt_arena_fini(&srv->ctxs[i].arena);
+    }
+    free(srv->ctxs);
+    for (size_t i = 0; i < srv->n_routes; i++)
+        free(civic_unconst(srv->routes[i].name));
+    free(srv->routes);
+    free(srv->service_names);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_cond_destroy(&srv->cv);
+    free(srv);
+}

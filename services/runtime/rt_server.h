@@ -1,0 +1,136 @@
+// rt_server: the RPC server every civicgrid service runs. One rep0 socket
+// with many contexts, each with its own aio, so many calls are in flight at
+// once without a thread per client. A call's envelope is checked (deadline,
+// metadata, identity), its method found by full name in the protoc-c service
+// descriptors, its payload unpacked into a per-call arena with a budget, and
+// its handler run: a read right in the aio callback, in a short read-only
+// transaction; a write on the store's writer, in a child transaction of the
+// batch, with the reply sent only after the batch commits.
+//
+// A service supplies only a table of handlers (rt_method) per protobuf
+// service; the runtime owns the envelope, routing, identity, idempotency,
+// Health, Reflection and shutdown.
+#ifndef RT_SERVER_H
+#define RT_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "civic_sign.h"
+#include "rt_store.h"
+
+struct Civic__Rpc__V1__Request;
+
+// Roles, as the gateway names them in x-civic-role. RT_ROLE_NONE is an
+// anonymous caller (no identity, or one without a valid signature).
+typedef enum rt_role {
+    RT_ROLE_NONE = 0,
+    RT_ROLE_ADMIN,
+    RT_ROLE_INSPECTOR,
+    RT_ROLE_UNIT,
+    RT_ROLE_VOLUNTEER,
+    RT_ROLE_VIEWER,
+    RT_ROLE_COUNT
+} rt_role;
+
+#define RT_ROLE_BIT(r) (1u << (r))
+#define RT_ROLES_SIGNED_IN                                                                         \
+    (RT_ROLE_BIT(RT_ROLE_ADMIN) | RT_ROLE_BIT(RT_ROLE_INSPECTOR) | RT_ROLE_BIT(RT_ROLE_UNIT) |     \
+     RT_ROLE_BIT(RT_ROLE_VOLUNTEER) | RT_ROLE_BIT(RT_ROLE_VIEWER))
+#define RT_ROLES_ANYONE (RT_ROLES_SIGNED_IN | RT_ROLE_BIT(RT_ROLE_NONE))
+
+// rt_role_name returns "admin", …, or "" for RT_ROLE_NONE; rt_role_parse the
+// reverse (RT_ROLE_NONE for an unknown name).
+const char *rt_role_name(rt_role r);
+rt_role rt_role_parse(const char *s);
+
+typedef struct rt_server rt_server;
+
+// rt_call is what a handler knows of its call besides the request message.
+// Everything it points to lives until the call ends.
+typedef struct rt_call {
+    const char *method;          // "/civic.points.v1.PointsService/GetPoint"
+    const char *principal;       // "" when anonymous
+    rt_role role;
+    const char *request_id;      // "" when none was sent
+    const char *idempotency_key; // NULL when none was sent
+    int64_t now_ms;              // wall-clock time the call arrived (Unix ms)
+    int64_t deadline_ms;         // monotonic deadline
+    void *service;               // the service's own state (rt_app.init)
+    rt_server *server;
+    const struct Civic__Rpc__V1__Request *envelope;
+} rt_call;
+
+// rt_call_metadata returns the value of a metadata key, or NULL.
+const char *rt_call_metadata(const rt_call *call, const char *key);
+
+typedef enum rt_kind {
+    RT_READ,      // runs at once in the aio callback, in a read transaction
+    RT_WRITE,     // runs on the writer in a child of the batch transaction
+    RT_SLOW_READ, // a read that may take long: runs on a worker thread
+} rt_kind;
+
+// A handler fills out (already initialised, in the call's arena) from in.
+// It returns rt_txn_status(txn): 0, or the first error recorded on txn.
+typedef int (*rt_handler)(rt_txn *txn, const void *in, void *out, const rt_call *call);
+
+typedef struct rt_method {
+    const char *name; // the method's short name, as in the .proto ("GetPoint")
+    rt_kind kind;
+    rt_handler fn;
+    unsigned roles;   // RT_ROLE_BIT()s allowed; deny by default
+    // Optional: unpack and pack with these wire-compatible descriptors
+    // instead of the method's own (the runtime's ListEvents does).
+    const ProtobufCMessageDescriptor *in_desc, *out_desc;
+} rt_method;
+
+typedef struct rt_service_def {
+    const ProtobufCServiceDescriptor *desc;
+    const rt_method *methods;
+    size_t n_methods;
+} rt_service_def;
+
+typedef struct rt_server_opts {
+    const char *listen;     // "tcp://127.0.0.1:7001"
+    int contexts;           // calls served at once; default 256
+    size_t max_msg;         // NNG_OPT_RECVMAXSZ; default 4 MiB
+    size_t unpack_budget;   // per-call arena budget; default 16 MiB
+    const civic_key *key;   // internal key; NULL runs in open mode
+    int test_stall_ms;      // test hook: stall each call this long first
+} rt_server_opts;
+
+// rt_server_start listens and begins serving the given services (plus Health
+// and Reflection), answering NOT_SERVING until rt_server_set_serving(1).
+// Returns 0, or a civic code with the reason in err.
+int rt_server_start(rt_server **out, const rt_server_opts *opts, rt_store *store,
+                    const rt_service_def *const *services, size_t n_services, void *service_state,
+                    char *err, size_t errlen);
+
+// rt_server_set_serving switches Health between SERVING and NOT_SERVING;
+// while not serving, every other method answers UNAVAILABLE.
+void rt_server_set_serving(rt_server *srv, int serving);
+
+// rt_server_stop stops accepting, answers calls that arrive from now on with
+// UNAVAILABLE, waits (up to 30 s) for calls in flight to be answered, then
+// closes the socket and frees the server.
+void rt_server_stop(rt_server *srv);
+
+// rt_server_check_table verifies every rt_method against the embedded
+// descriptor set: the method exists, and it is a read exactly when the
+// .proto marks it NO_SIDE_EFFECTS. Returns 0, or -1 with the first mismatch
+// in err.
+int rt_server_check_table(const rt_service_def *def, char *err, size_t errlen);
+
+// rt_handle_list_events serves every service's ListEvents (whose messages
+// have the wire shape of civic.rpc.v1.EventPage and EventList).
+int rt_handle_list_events(rt_txn *txn, const void *in, void *out, const rt_call *call);
+#define RT_LIST_EVENTS_METHOD(roles)                                                               \
+    {"ListEvents", RT_READ, rt_handle_list_events, (roles), &civic__rpc__v1__event_page__descriptor, \
+     &civic__rpc__v1__event_list__descriptor}
+
+// rt_page_size turns a request's page_size into a count: 0 gives 50, more
+// than 1000 gives 1000, negative is a violation of field.
+size_t rt_page_size(rt_txn *txn, int32_t requested, const char *field);
+
+#endif
