@@ -1,0 +1,807 @@
+// civic: the command-line client. `civic [global flags] <resource> <verb>
+// [ID] [--field value]…`: every command is one method call whose request is
+// built from flags by field name, and whose reply prints as a table, JSON or
+// CSV. Exit status 0 only for OK; otherwise the status name and message go
+// to stderr (1 for a failed call, 2 for a usage error).
+#include <errno.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "civic/points/v1/points.pb-c.h"
+#include "civic/rpc/v1/rpc.pb-c.h"
+#include "civic_client.h"
+#include "civic_desc.h"
+#include "civic_msg.h"
+#include "cli.h"
+#include "google/protobuf/descriptor.pb-c.h"
+
+typedef enum { OUT_TABLE, OUT_JSON, OUT_CSV } out_fmt;
+
+typedef struct globals {
+    const char *addr;
+    uint32_t timeout_ms;
+    out_fmt out;
+    const char *token;
+    const char *key_file;
+    const char *as; // principal:role
+    const char *request_id;
+    const char *idempotency_key;
+    civic_key key;
+    char principal[128], role[32];
+} globals;
+
+static globals g;
+
+static const ProtobufCServiceDescriptor *const services[] = {
+    &civic__rpc__v1__health_service__descriptor,
+    &civic__rpc__v1__reflection_service__descriptor,
+    &civic__points__v1__points_service__descriptor,
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: civic [GLOBAL FLAGS] RESOURCE VERB [ID] [--FIELD VALUE]...\n"
+            "       civic health [SERVICE]\n"
+            "       civic describe [SERVICE|METHOD]\n\n"
+            "Global flags:\n"
+            "  --addr URL               server or gateway [CIVIC_ADDR; default tcp://127.0.0.1:7000]\n"
+            "  --timeout DURATION       deadline per call: 500ms, 5s, 1m [default 10s]\n"
+            "  -o, --output FORMAT      table, json or csv [default table]\n"
+            "  --token TOKEN            bearer token [CIVIC_TOKEN]\n"
+            "  --internal-key-file F    sign identity with the internal key (operators calling a\n"
+            "                           back end directly) [CIVIC_INTERNAL_KEY_FILE]\n"
+            "  --as PRINCIPAL:ROLE      identity to sign (or to send unsigned to a service in open\n"
+            "                           mode); default admin:admin with a key\n"
+            "  --request-id ID          for logs and tracing\n"
+            "  --idempotency-key KEY    for a write; one is generated when not given\n\n"
+            "Commands:\n");
+    for (const cli_cmd *c = cli_cmds; c->resource; c++)
+        fprintf(f, "  %-9s %-8s %s\n", c->resource, c->verb, c->help);
+    fprintf(f, "\nFlags name request fields: --name X, --grid-id 3, --location.lat 33.6,\n"
+               "--responsible[0].role manager; --set PATH=VALUE does the same. Lists take\n"
+               "--page-size, --page-token and --all. Enum values by short name: --kind farmers-market.\n");
+}
+
+static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+die_usage(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "civic: %s (see civic --help)\n", msg);
+    return 2;
+}
+
+static const ProtobufCMethodDescriptor *
+find_method(const char *full)
+{
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+        const ProtobufCServiceDescriptor *s = services[i];
+        size_t n = strlen(s->name);
+        if (full[0] == '/' && strncmp(full + 1, s->name, n) == 0 && full[n + 1] == '/')
+            return protobuf_c_service_descriptor_get_method_by_name(s, full + n + 2);
+    }
+    return NULL;
+}
+
+static int
+parse_duration(const char *s, uint32_t *ms)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    double mult = 1000;
+    if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0 || *end == '\0')
+        mult = 1000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60000;
+    else
+        return -1;
+    *ms = (uint32_t) (v * mult);
+    return *ms == 0 ? -1 : 0;
+}
+
+static void
+print_status(const civic_status *st)
+{
+    fprintf(stderr, "civic: %s: %s\n", civic_code_name(st->code), st->message);
+    for (size_t i = 0; i < st->n_violations; i++)
+        fprintf(stderr, "  %s: %s\n", st->violations[i].field, st->violations[i].description);
+}
+
+static int
+open_channel(civic_channel **ch)
+{
+    civic_channel_opts o = {.token = g.token};
+    if (g.key_file != NULL) {
+        const char *why;
+        if (civic_key_load(&g.key, g.key_file, &why) != 0) {
+            fprintf(stderr, "civic: internal key %s: %s\n", g.key_file, why);
+            return 2;
+        }
+        o.key = &g.key;
+        o.principal = g.principal;
+        o.role = g.role;
+    }
+    civic_status st;
+    if (civic_channel_open(ch, g.addr, &o, &st) != 0) {
+        print_status(&st);
+        return 1;
+    }
+    return 0;
+}
+
+// call makes one call with the global options. Unsigned identity (for a
+// service in open mode) goes as metadata when --as is given without a key.
+static int
+call(civic_channel *ch, const char *method, const ProtobufCMessage *req,
+     const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **resp, int write,
+     const char *idem, civic_status *st)
+{
+    const char *md[4];
+    size_t n_md = 0;
+    if (g.as != NULL && g.key_file == NULL) {
+        md[0] = "x-civic-principal";
+        md[1] = g.principal;
+        md[2] = "x-civic-role";
+        md[3] = g.role;
+        n_md = 2;
+    }
+    civic_call_opts o = {
+        .timeout_ms = g.timeout_ms,
+        .read = !write,
+        .idempotency_key = write ? idem : NULL,
+        .request_id = g.request_id,
+        .metadata = md,
+        .n_metadata = n_md,
+    };
+    return civic_call(ch, method, req, out_desc, resp, &o, st);
+}
+
+static void
+new_key(char *out, size_t n)
+{
+    unsigned char b[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, sizeof b, f) != sizeof b) {
+        for (size_t i = 0; i < sizeof b; i++)
+            b[i] = (unsigned char) rand();
+    }
+    if (f)
+        fclose(f);
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof b && o + 2 < n; i++)
+        o += (size_t) snprintf(out + o, n - o, "%02x", b[i]);
+}
+
+static void
+print_reply(const ProtobufCMessage *resp, civic_table *acc, int accumulate)
+{
+    if (g.out == OUT_JSON) {
+        json_t *j = civic_msg_to_json(resp);
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        free(s);
+        json_decref(j);
+        return;
+    }
+    civic_table t;
+    civic_msg_table(resp, &t);
+    if (accumulate) {
+        // Append t's rows to acc (same columns: same message type).
+        if (acc->n_cols == 0) {
+            *acc = t;
+            return;
+        }
+        acc->rows = realloc(acc->rows, (acc->n_rows + t.n_rows) * sizeof *acc->rows);
+        memcpy(acc->rows + acc->n_rows, t.rows, t.n_rows * sizeof *t.rows);
+        acc->n_rows += t.n_rows;
+        t.n_rows = 0;
+        civic_table_free(&t);
+        return;
+    }
+    if (g.out == OUT_CSV)
+        civic_table_csv(&t, stdout);
+    else
+        civic_table_print(&t, stdout);
+    civic_table_free(&t);
+}
+
+static const char *
+next_token(const ProtobufCMessage *m)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "next_page_token");
+    if (f == NULL)
+        return NULL;
+    const char *s = *(char *const *) (const void *) ((const char *) m + f->offset);
+    return s && s[0] ? s : NULL;
+}
+
+// apply sets "path=value,…" pairs under prefix.
+static int
+apply_pairs(ProtobufCMessage *req, const char *pairs)
+{
+    if (pairs == NULL)
+        return 0;
+    char *copy = strdup(pairs), *save = NULL, err[512];
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        *eq = '\0';
+        if (civic_msg_set(req, tok, eq + 1, err, sizeof err) != 0) {
+            fprintf(stderr, "civic: %s\n", err);
+            free(copy);
+            return 2;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+// resolve maps a flag name to a field path: an alias, or the name with
+// dashes as underscores, under the command's prefix.
+static void
+resolve(const cli_cmd *c, const char *flag, char *out, size_t n)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s", flag);
+    if (c->aliases) {
+        size_t fl = strlen(flag);
+        for (const char *a = c->aliases; *a;) {
+            const char *eq = strchr(a, '='), *end = strchr(a, ',');
+            if (end == NULL)
+                end = a + strlen(a);
+            if ((size_t) (eq - a) == fl && strncmp(a, flag, fl) == 0) {
+                snprintf(name, sizeof name, "%.*s", (int) (end - eq - 1), eq + 1);
+                break;
+            }
+            a = *end ? end + 1 : end;
+        }
+    }
+    for (char *p = name; *p && *p != '['; p++)
+        if (*p == '-')
+            *p = '_';
+    int top = strcmp(name, "page_size") == 0 || strcmp(name, "page_token") == 0;
+    snprintf(out, n, "%s%s", top ? "" : c->prefix, name);
+}
+
+static void
+mask_add(ProtobufCMessage *req, const cli_cmd *c, const char *path)
+{
+    // The first segment under the prefix, without any index.
+    const char *rel = path + strlen(c->prefix);
+    char seg[128], err[256], mpath[160];
+    size_t n = strcspn(rel, ".[");
+    snprintf(seg, sizeof seg, "%.*s", (int) n, rel);
+    snprintf(mpath, sizeof mpath, "update_mask");
+    // Avoid duplicates: read back what the mask holds.
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(req->descriptor, "update_mask");
+    if (f == NULL)
+        return;
+    const ProtobufCMessage *m = *(ProtobufCMessage *const *) (const void *) ((const char *) req + f->offset);
+    if (m != NULL) {
+        json_t *j = civic_msg_to_json(m);
+        char jn[128];
+        civic_json_name(seg, jn, sizeof jn);
+        const char *cur = json_string_value(j);
+        int dup = 0;
+        if (cur) {
+            char *copy = strdup(cur), *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                dup |= strcmp(t, jn) == 0;
+            free(copy);
+        }
+        json_decref(j);
+        if (dup)
+            return;
+    }
+    civic_msg_set(req, mpath, seg, err, sizeof err);
+}
+
+static int run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor *md,
+                      const char *file);
+
+static int
+run_cmd(const cli_cmd *c, int argc, char **argv)
+{
+    const ProtobufCMethodDescriptor *md = find_method(c->method);
+    if (md == NULL)
+        return die_usage("no method %s", c->method);
+    ProtobufCMessage *req = civic_msg_new(md->input);
+    int all = 0, rc = 0;
+    const char *positional = NULL;
+    char err[512], path[300];
+    if ((rc = apply_pairs(req, c->defaults)) != 0)
+        goto done;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (positional != NULL) {
+                rc = die_usage("unexpected argument \"%s\"", a);
+                goto done;
+            }
+            positional = a;
+            continue;
+        }
+        if (strcmp(a, "--all") == 0 && (c->flags & CMD_LIST)) {
+            all = 1;
+            continue;
+        }
+        const char *name = a + 2, *val;
+        char flag[256];
+        const char *eq = strchr(name, '=');
+        if (strcmp(name, "set") == 0 && i + 1 < argc) {
+            name = argv[++i];
+            eq = strchr(name, '=');
+            if (eq == NULL) {
+                rc = die_usage("--set takes PATH=VALUE, not \"%s\"", name);
+                goto done;
+            }
+        }
+        if (eq != NULL) {
+            snprintf(flag, sizeof flag, "%.*s", (int) (eq - name), name);
+            val = eq + 1;
+        } else {
+            snprintf(flag, sizeof flag, "%s", name);
+            if (i + 1 >= argc) {
+                rc = die_usage("--%s needs a value", flag);
+                goto done;
+            }
+            val = argv[++i];
+        }
+        resolve(c, flag, path, sizeof path);
+        if (civic_msg_set(req, path, val, err, sizeof err) != 0) {
+            fprintf(stderr, "civic: --%s: %s\n", flag, err);
+            rc = 2;
+            goto done;
+        }
+        if (c->flags & CMD_MASK)
+            mask_add(req, c, path);
+    }
+    if (c->positional != NULL) {
+        if (positional == NULL) {
+            rc = die_usage("%s needs an ID", c->verb);
+            goto done;
+        }
+        if (civic_msg_set(req, c->positional, positional, err, sizeof err) != 0) {
+            fprintf(stderr, "civic: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+    } else if (positional != NULL && !(c->flags & CMD_IMPORT)) {
+        rc = die_usage("unexpected argument \"%s\"", positional);
+        goto done;
+    }
+
+    civic_channel *ch;
+    if ((rc = open_channel(&ch)) != 0)
+        goto done;
+    if (c->flags & CMD_IMPORT) {
+        rc = positional ? run_import(c, ch, md, positional) : die_usage("%s needs a CSV file", "import");
+        civic_channel_close(ch);
+        goto done;
+    }
+    char idem[64];
+    if (g.idempotency_key)
+        snprintf(idem, sizeof idem, "%s", g.idempotency_key);
+    else
+        new_key(idem, sizeof idem);
+    civic_table acc = {0};
+    int accumulate = all && g.out != OUT_JSON;
+    for (;;) {
+        ProtobufCMessage *resp = NULL;
+        civic_status st;
+        if (call(ch, c->method, req, md->output, &resp, c->flags & CMD_WRITE, idem, &st) != 0) {
+            print_status(&st);
+            rc = 1;
+            break;
+        }
+        print_reply(resp, &acc, accumulate);
+        const char *tok = next_token(resp);
+        if (tok && !all && g.out == OUT_TABLE)
+            fprintf(stderr, "(more: --page-token %s, or --all)\n", tok);
+        if (!all || tok == NULL) {
+            protobuf_c_message_free_unpacked(resp, NULL);
+            break;
+        }
+        civic_msg_set(req, "page_token", tok, err, sizeof err);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    if (accumulate && acc.n_cols) {
+        if (g.out == OUT_CSV)
+            civic_table_csv(&acc, stdout);
+        else
+            civic_table_print(&acc, stdout);
+        civic_table_free(&acc);
+    }
+    civic_channel_close(ch);
+done:
+    protobuf_c_message_free_unpacked(req, NULL);
+    return rc;
+}
+
+// --- CSV import ---
+
+// csv_row reads one RFC 4180 record from f into fields (heap strings).
+// Returns the number of fields, or -1 at end of file.
+static int
+csv_row(FILE *f, char ***fields)
+{
+    int c = fgetc(f);
+    if (c == EOF)
+        return -1;
+    size_t n = 0, cap = 8, len = 0, fcap = 64;
+    char **out = calloc(cap, sizeof *out);
+    char *cur = malloc(fcap);
+    int quoted = 0;
+    for (;; c = fgetc(f)) {
+        if (len + 2 >= fcap)
+            cur = realloc(cur, fcap *= 2);
+        if (quoted) {
+            if (c == EOF)
+                break;
+            if (c == '"') {
+                int d = fgetc(f);
+                if (d == '"') {
+                    cur[len++] = '"';
+                    continue;
+                }
+                quoted = 0;
+                ungetc(d, f);
+                continue;
+            }
+            cur[len++] = (char) c;
+            continue;
+        }
+        if (c == '"' && len == 0) {
+            quoted = 1;
+            continue;
+        }
+        if (c == ',' || c == '\n' || c == EOF) {
+            if (len > 0 && cur[len - 1] == '\r')
+                len--;
+            cur[len] = '\0';
+            if (n == cap)
+                out = realloc(out, (cap *= 2) * sizeof *out);
+            out[n++] = cur;
+            if (c != ',')
+                break;
+            cur = malloc(fcap = 64);
+            len = 0;
+            continue;
+        }
+        cur[len++] = (char) c;
+    }
+    *fields = out;
+    return (int) n;
+}
+
+static void
+csv_free(char **fields, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(fields[i]);
+    free(fields);
+}
+
+static int
+run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor *md, const char *file)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (f == NULL) {
+        fprintf(stderr, "civic: %s: %s\n", file, strerror(errno));
+        return 2;
+    }
+    char **head;
+    int nh = csv_row(f, &head);
+    if (nh <= 0) {
+        fprintf(stderr, "civic: %s: no header row\n", file);
+        return 2;
+    }
+    // A UTF-8 byte order mark, as spreadsheets write, is not part of the name.
+    if (strncmp(head[0], "\xef\xbb\xbf", 3) == 0)
+        memmove(head[0], head[0] + 3, strlen(head[0]) - 2);
+    int failed = 0, row = 1;
+    char **fields, err[512], path[300];
+    int nf;
+    printf("%-5s %-20s %-8s %s\n", "ROW", "STATUS", "ID", "MESSAGE");
+    while ((nf = csv_row(f, &fields)) >= 0) {
+        row++;
+        if (nf == 1 && fields[0][0] == '\0') {
+            csv_free(fields, nf);
+            continue;
+        }
+        ProtobufCMessage *req = civic_msg_new(md->input);
+        int bad = 0;
+        for (int i = 0; i < nf && i < nh && !bad; i++) {
+            if (fields[i][0] == '\0')
+                continue;
+            resolve(c, head[i], path, sizeof path);
+            if (civic_msg_set(req, path, fields[i], err, sizeof err) != 0) {
+                printf("%-5d %-20s %-8s column %s: %s\n", row, "INVALID_ARGUMENT", "-", head[i], err);
+                bad = 1;
+            }
+        }
+        if (!bad) {
+            // The key is the row's content: importing the same file again
+            // within the retry window creates nothing twice.
+            char idem[600];
+            snprintf(idem, sizeof idem, "import:%s:%d", file, row);
+            for (int i = 0; i < nf; i++) {
+                size_t l = strlen(idem);
+                snprintf(idem + l, sizeof idem - l, ":%s", fields[i]);
+            }
+            if (strlen(idem) > 200)
+                idem[200] = '\0';
+            ProtobufCMessage *resp = NULL;
+            civic_status st;
+            if (call(ch, c->method, req, md->output, &resp, 1, idem, &st) != 0) {
+                printf("%-5d %-20s %-8s %s", row, civic_code_name(st.code), "-", st.message);
+                for (size_t v = 0; v < st.n_violations; v++)
+                    printf("; %s: %s", st.violations[v].field, st.violations[v].description);
+                printf("\n");
+                bad = 1;
+            } else {
+                json_t *j = civic_msg_to_json(resp);
+                json_t *p = json_object_get(j, "point");
+                json_t *id = p ? json_object_get(p, "id") : NULL;
+                printf("%-5d %-20s %-8s\n", row, "OK", id ? json_string_value(id) : "-");
+                json_decref(j);
+                protobuf_c_message_free_unpacked(resp, NULL);
+            }
+        }
+        failed += bad;
+        protobuf_c_message_free_unpacked(req, NULL);
+        csv_free(fields, nf);
+    }
+    csv_free(head, nh);
+    if (f != stdin)
+        fclose(f);
+    fprintf(stderr, "civic: imported %d of %d rows\n", row - 1 - failed, row - 1);
+    return failed ? 1 : 0;
+}
+
+// --- health and describe ---
+
+static int
+cmd_health(int argc, char **argv)
+{
+    Civic__Rpc__V1__CheckRequest req = CIVIC__RPC__V1__CHECK_REQUEST__INIT;
+    char empty[] = "";
+    req.service = argc > 0 ? argv[0] : empty;
+    civic_channel *ch;
+    int rc = open_channel(&ch);
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage *resp = NULL;
+    civic_status st;
+    if (call(ch, "/civic.rpc.v1.HealthService/Check", &req.base,
+             &civic__rpc__v1__check_response__descriptor, &resp, 0, NULL, &st) != 0) {
+        print_status(&st);
+        civic_channel_close(ch);
+        return 1;
+    }
+    Civic__Rpc__V1__CheckResponse *r = (Civic__Rpc__V1__CheckResponse *) resp;
+    if (g.out == OUT_TABLE) {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+            &civic__rpc__v1__check_response__serving_status__descriptor, r->status);
+        printf("%s\n", v ? v->name + strlen("SERVING_STATUS_") : "UNKNOWN");
+    } else {
+        print_reply(resp, NULL, 0);
+    }
+    rc = r->status == CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING ? 0 : 1;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    civic_channel_close(ch);
+    return rc;
+}
+
+static int
+cmd_describe(int argc, char **argv)
+{
+    civic_channel *ch;
+    int rc = open_channel(&ch);
+    if (rc != 0)
+        return rc;
+    Civic__Rpc__V1__GetFileDescriptorSetRequest req = CIVIC__RPC__V1__GET_FILE_DESCRIPTOR_SET_REQUEST__INIT;
+    Civic__Rpc__V1__ListServicesRequest lreq = CIVIC__RPC__V1__LIST_SERVICES_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL, *lresp = NULL;
+    civic_status st;
+    if (call(ch, "/civic.rpc.v1.ReflectionService/ListServices", &lreq.base,
+             &civic__rpc__v1__list_services_response__descriptor, &lresp, 0, NULL, &st) != 0 ||
+        call(ch, "/civic.rpc.v1.ReflectionService/GetFileDescriptorSet", &req.base,
+             &civic__rpc__v1__get_file_descriptor_set_response__descriptor, &resp, 0, NULL, &st) != 0) {
+        print_status(&st);
+        civic_channel_close(ch);
+        return 1;
+    }
+    civic_channel_close(ch);
+    Civic__Rpc__V1__ListServicesResponse *ls = (Civic__Rpc__V1__ListServicesResponse *) lresp;
+    Civic__Rpc__V1__GetFileDescriptorSetResponse *r = (Civic__Rpc__V1__GetFileDescriptorSetResponse *) resp;
+    Google__Protobuf__FileDescriptorSet *set = google__protobuf__file_descriptor_set__unpack(
+        NULL, r->file_descriptor_set.len, r->file_descriptor_set.data);
+    if (set == NULL) {
+        fprintf(stderr, "civic: the server's descriptor set does not decode\n");
+        return 1;
+    }
+    const char *want = argc > 0 ? argv[0] : NULL;
+    json_t *jout = json_array();
+    int found = 0;
+    for (size_t s = 0; s < ls->n_services; s++) {
+        const char *svc = ls->services[s];
+        for (size_t fi = 0; fi < set->n_file; fi++) {
+            Google__Protobuf__FileDescriptorProto *fd = set->file[fi];
+            for (size_t si = 0; si < fd->n_service; si++) {
+                Google__Protobuf__ServiceDescriptorProto *sd = fd->service[si];
+                char full[256];
+                snprintf(full, sizeof full, "%s.%s", fd->package, sd->name);
+                if (strcmp(full, svc) != 0)
+                    continue;
+                int svc_match = want == NULL || strcmp(want, full) == 0;
+                if (g.out == OUT_TABLE && (svc_match || want == NULL))
+                    printf("%s\n", full);
+                for (size_t mi = 0; mi < sd->n_method; mi++) {
+                    Google__Protobuf__MethodDescriptorProto *m = sd->method[mi];
+                    char mname[320];
+                    snprintf(mname, sizeof mname, "/%s/%s", full, m->name);
+                    if (!svc_match && strcmp(want, mname) != 0 && strcmp(want, m->name) != 0)
+                        continue;
+                    found = 1;
+                    int read = m->options && m->options->has_idempotency_level &&
+                               m->options->idempotency_level ==
+                                   GOOGLE__PROTOBUF__METHOD_OPTIONS__IDEMPOTENCY_LEVEL__NO_SIDE_EFFECTS;
+                    if (g.out == OUT_TABLE) {
+                        if (!svc_match)
+                            printf("%s\n", full);
+                        printf("  %-28s %-5s %s -> %s\n", m->name, read ? "read" : "write",
+                               m->input_type + 1, m->output_type + 1);
+                    } else {
+                        json_t *o = json_object();
+                        json_object_set_new(o, "method", json_string(mname));
+                        json_object_set_new(o, "read", json_boolean(read));
+                        json_object_set_new(o, "input", json_string(m->input_type + 1));
+                        json_object_set_new(o, "output", json_string(m->output_type + 1));
+                        json_array_append_new(jout, o);
+                    }
+                }
+                found |= svc_match;
+            }
+        }
+    }
+    if (g.out != OUT_TABLE) {
+        char *s = json_dumps(jout, JSON_INDENT(2));
+        printf("%s\n", s);
+        free(s);
+    }
+    json_decref(jout);
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    protobuf_c_message_free_unpacked(lresp, NULL);
+    if (want && !found) {
+        fprintf(stderr, "civic: NOT_FOUND: %s is not served there\n", want);
+        return 1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    // Tables align by display width: wcwidth needs a UTF-8 locale, which
+    // containers often lack; C.UTF-8 is always on Debian.
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+        setlocale(LC_CTYPE, "");
+    g.addr = getenv("CIVIC_ADDR") ? getenv("CIVIC_ADDR") : "tcp://127.0.0.1:7000";
+    g.token = getenv("CIVIC_TOKEN");
+    g.key_file = getenv("CIVIC_INTERNAL_KEY_FILE");
+    if (g.key_file && !g.key_file[0])
+        g.key_file = NULL;
+    g.timeout_ms = 10000;
+    // Global flags may stand anywhere; take them out, keep the rest in order.
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            if (n == 1) {
+                usage(stdout);
+                return 0;
+            }
+            argv[n++] = argv[i];
+            continue;
+        }
+        int global = strcmp(a, "--addr") == 0 || strcmp(a, "--timeout") == 0 ||
+                     strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+                     strcmp(a, "--token") == 0 || strcmp(a, "--internal-key-file") == 0 ||
+                     strcmp(a, "--as") == 0 || strcmp(a, "--request-id") == 0 ||
+                     strcmp(a, "--idempotency-key") == 0;
+        if (!global) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (v == NULL)
+            return die_usage("%s needs a value", a);
+        i++;
+        if (strcmp(a, "--addr") == 0) {
+            g.addr = v;
+        } else if (strcmp(a, "--timeout") == 0) {
+            if (parse_duration(v, &g.timeout_ms) != 0)
+                return die_usage("bad --timeout \"%s\"", v);
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (strcmp(v, "table") == 0)
+                g.out = OUT_TABLE;
+            else if (strcmp(v, "json") == 0)
+                g.out = OUT_JSON;
+            else if (strcmp(v, "csv") == 0)
+                g.out = OUT_CSV;
+            else
+                return die_usage("-o takes table, json or csv, not \"%s\"", v);
+        } else if (strcmp(a, "--token") == 0) {
+            g.token = v;
+        } else if (strcmp(a, "--internal-key-file") == 0) {
+            g.key_file = v;
+        } else if (strcmp(a, "--as") == 0) {
+            g.as = v;
+        } else if (strcmp(a, "--request-id") == 0) {
+            g.request_id = v;
+        } else {
+            g.idempotency_key = v;
+        }
+    }
+    argc = n;
+    int i = 1;
+    snprintf(g.principal, sizeof g.principal, "admin");
+    snprintf(g.role, sizeof g.role, "admin");
+    if (g.as != NULL) {
+        const char *colon = strrchr(g.as, ':');
+        if (colon == NULL)
+            return die_usage("--as takes PRINCIPAL:ROLE, not \"%s\"", g.as);
+        snprintf(g.principal, sizeof g.principal, "%.*s", (int) (colon - g.as), g.as);
+        snprintf(g.role, sizeof g.role, "%s", colon + 1);
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *res = argv[i++];
+    if (strcmp(res, "health") == 0)
+        return cmd_health(argc - i, argv + i);
+    if (strcmp(res, "describe") == 0)
+        return cmd_describe(argc - i, argv + i);
+    const char *verb = i < argc ? argv[i++] : NULL;
+    int known = 0;
+    for (const cli_cmd *c = cli_cmds; c->resource; c++) {
+        if (strcmp(c->resource, res) != 0)
+            continue;
+        known = 1;
+        if (verb && (strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0)) {
+            for (const cli_cmd *d = cli_cmds; d->resource; d++)
+                if (strcmp(d->resource, res) == 0)
+                    printf("civic %s %-8s %s\n", d->resource, d->verb, d->help);
+            return 0;
+        }
+        if (verb && strcmp(c->verb, verb) == 0) {
+            if (i < argc && strcmp(argv[i], "--help") == 0) {
+                printf("civic %s %s: %s\n", c->resource, c->verb, c->help);
+                return 0;
+            }
+            return run_cmd(c, argc - i, argv + i);
+        }
+    }
+    if (!known)
+        return die_usage("unknown resource \"%s\"", res);
+    return die_usage("unknown or missing verb for %s", res);
+}

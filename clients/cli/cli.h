@@ -1,0 +1,25 @@
+// The civic CLI's command table.
+#ifndef CLI_H
+#define CLI_H
+
+enum {
+    CMD_WRITE = 1,  // has side effects: sent with an idempotency key
+    CMD_MASK = 2,   // an update: the flags given become the update_mask
+    CMD_LIST = 4,   // paged: --all follows next_page_token
+    CMD_IMPORT = 8, // one call per row of a CSV file
+};
+
+typedef struct cli_cmd {
+    const char *resource, *verb;
+    const char *method;     // full method name
+    const char *prefix;     // where --FIELD flags land in the request ("point.")
+    const char *positional; // the field the first argument sets, or NULL
+    int flags;
+    const char *defaults;   // "path=value,…" applied before the flags
+    const char *aliases;    // "flag=field,…" short names for flags
+    const char *help;
+} cli_cmd;
+
+extern const cli_cmd cli_cmds[];
+
+#endif
