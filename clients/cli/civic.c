@@ -37,11 +37,11 @@ typedef struct globals {
 
 static globals g;
 
-static const ProtobufCServiceDescriptor *const services[] = {
-    &civic__rpc__v1__health_service__descriptor,
-    &civic__rpc__v1__reflection_service__descriptor,
-    &civic__points__v1__points_service__descriptor,
-};
+// FOR_EACH_CMD(c) runs the statement after it for every command of every
+// service.
+#define FOR_EACH_CMD(c)                                                                            \
+    for (const cli_table *const *t_ = cli_tables; *t_ != NULL; t_++)                              \
+        for (const cli_cmd *c = (*t_)->cmds; c->resource != NULL; c++)
 
 static void
 usage(FILE *f)
@@ -62,8 +62,8 @@ usage(FILE *f)
             "  --request-id ID          for logs and tracing\n"
             "  --idempotency-key KEY    for a write; one is generated when not given\n\n"
             "Commands:\n");
-    for (const cli_cmd *c = cli_cmds; c->resource; c++)
-        fprintf(f, "  %-9s %-8s %s\n", c->resource, c->verb, c->help);
+    FOR_EACH_CMD(c)
+        fprintf(f, "  %-10s %-9s %s\n", c->resource, c->verb, c->help);
     fprintf(f, "\nFlags name request fields: --name X, --grid-id 3, --location.lat 33.6,\n"
                "--responsible[0].role manager; --set PATH=VALUE does the same. Lists take\n"
                "--page-size, --page-token and --all. Enum values by short name: --kind farmers-market.\n");
@@ -86,8 +86,10 @@ die_usage(const char *fmt, ...)
 static const ProtobufCMethodDescriptor *
 find_method(const char *full)
 {
-    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
-        const ProtobufCServiceDescriptor *s = services[i];
+    for (const cli_table *const *t = cli_tables; *t != NULL; t++) {
+        const ProtobufCServiceDescriptor *s = (*t)->service;
+        if (s == NULL)
+            continue;
         size_t n = strlen(s->name);
         if (full[0] == '/' && strncmp(full + 1, s->name, n) == 0 && full[n + 1] == '/')
             return protobuf_c_service_descriptor_get_method_by_name(s, full + n + 2);
@@ -697,6 +699,16 @@ cmd_describe(int argc, char **argv)
     return 0;
 }
 
+static int
+resource_help(const char *res)
+{
+    FOR_EACH_CMD(c) {
+        if (strcmp(c->resource, res) == 0)
+            printf("civic %s %-9s %s\n", c->resource, c->verb, c->help);
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -783,16 +795,12 @@ main(int argc, char **argv)
         return cmd_describe(argc - i, argv + i);
     const char *verb = i < argc ? argv[i++] : NULL;
     int known = 0;
-    for (const cli_cmd *c = cli_cmds; c->resource; c++) {
+    FOR_EACH_CMD(c) {
         if (strcmp(c->resource, res) != 0)
             continue;
         known = 1;
-        if (verb && (strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0)) {
-            for (const cli_cmd *d = cli_cmds; d->resource; d++)
-                if (strcmp(d->resource, res) == 0)
-                    printf("civic %s %-8s %s\n", d->resource, d->verb, d->help);
-            return 0;
-        }
+        if (verb && (strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0))
+            return resource_help(res);
         if (verb && strcmp(c->verb, verb) == 0) {
             if (i < argc && strcmp(argv[i], "--help") == 0) {
                 printf("civic %s %s: %s\n", c->resource, c->verb, c->help);

@@ -20,6 +20,17 @@ typedef struct cli_cmd {
     const char *help;
 } cli_cmd;
 
-extern const cli_cmd cli_cmds[];
+#include <protobuf-c/protobuf-c.h>
+
+// A service's commands: its descriptor (to build requests and read replies)
+// and its command lines, ended by an all-NULL entry.
+typedef struct cli_table {
+    const ProtobufCServiceDescriptor *service;
+    const cli_cmd *cmds;
+} cli_table;
+
+// Every service's table; commands_<service>.c defines each. The list is in
+// cli_tables.c, the one place a new service is added.
+extern const cli_table *const cli_tables[];
 
 #endif

@@ -18,6 +18,7 @@ main(int argc, char **argv)
         .schema_version = 1,
         .init = points_init,
         .fini = points_fini,
+        .ready = points_ready,
     };
     return rt_main(&app, argc, argv);
 }

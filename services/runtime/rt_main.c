@@ -79,6 +79,7 @@ rt_main(const rt_app *app, int argc, char **argv)
             return 2;
         }
         keyp = &key;
+        cfg.key = keyp;
     } else {
         rt_log(RT_LOG_WARN, "security.open_mode",
                "message=\"no --internal-key-file: callers' identity is taken unsigned, and a call "
@@ -122,16 +123,21 @@ rt_main(const rt_app *app, int argc, char **argv)
         rt_store_close(store);
         return 1;
     }
-    if (app->ready != NULL && app->ready(state, &cfg) != 0)
-        rt_log(RT_LOG_WARN, "service.ready_failed", "message=\"serving anyway\"");
     rt_server_set_serving(srv, 1);
     rt_log(RT_LOG_INFO, "server.serving", "listen=%s data=%s pid=%ld", cfg.listen, cfg.data,
            (long) getpid());
+    if (app->ready != NULL && app->ready(state, &cfg) != 0)
+        rt_log(RT_LOG_WARN, "service.ready_failed", "message=\"serving anyway\"");
 
     int sig = 0;
     sigwait(&set, &sig);
     rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     rt_server_stop(srv);
+    rt_store_stats ss;
+    rt_store_stats_get(store, &ss);
+    rt_log(RT_LOG_WARN, "store.stats", "batches=%llu writes=%llu mean_batch=%.2f",
+           (unsigned long long) ss.batches, (unsigned long long) ss.writes,
+           ss.batches ? (double) ss.writes / (double) ss.batches : 0.0);
     if (app->fini)
         app->fini(state);
     rt_store_close(store);

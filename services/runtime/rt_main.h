@@ -24,6 +24,7 @@ typedef struct rt_config {
     int unsafe_no_sync;
     long long test_stall_ms;
     int demo;                 // load demo data into an empty store
+    const civic_key *key;     // the loaded internal key, or NULL (open mode)
 } rt_config;
 
 typedef struct rt_app {
@@ -42,8 +43,8 @@ typedef struct rt_app {
     // init builds the service's state once the store is open; fini frees it.
     int (*init)(void **state, rt_store *store, const rt_config *cfg);
     void (*fini)(void *state);
-    // ready runs after the server is listening and before it reports
-    // SERVING (demo data goes in here, through the public API). May be NULL.
+    // ready runs once the server is SERVING (demo data goes in here, through
+    // the public API at cfg->listen). May be NULL.
     int (*ready)(void *state, const rt_config *cfg);
 } rt_app;
 

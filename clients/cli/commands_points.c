@@ -1,13 +1,14 @@
-// The table of `civic <resource> <verb>` commands. Each maps onto one
-// method; flags set fields of its request by name (see civic.c), so adding a
-// command is adding a line here.
+// The points service's `civic <resource> <verb>` commands. Each maps onto
+// one method; flags set fields of its request by name (see civic.c), so
+// adding a command is adding a line here.
 #include <stddef.h>
 
+#include "civic/points/v1/points.pb-c.h"
 #include "cli.h"
 
 #define P "/civic.points.v1.PointsService/"
 
-const cli_cmd cli_cmds[] = {
+static const cli_cmd cmds[] = {
     {"areas", "create", P "CreateArea", "area.", NULL, CMD_WRITE, "area.level=AREA", "parent=parent_id",
      "Create an area, town, community or grid: --name, --level, --parent-id, --kind"},
     {"areas", "get", P "GetArea", "", "id", 0, NULL, NULL, "Show one node of the grid hierarchy: ID"},
@@ -51,3 +52,5 @@ const cli_cmd cli_cmds[] = {
      "The service's event log: --after-seq N, --page-size"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL},
 };
+
+const cli_table cli_points = {&civic__points__v1__points_service__descriptor, cmds};

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The benchmark suite: every figure beside its baseline, measured in the same
+# run on this machine, as JSON lines and a table of ratios.
+#
+#   tests/bench/run.sh [--quick] [BUILD_DIR]
+#
+# --quick runs each measurement for a fraction of a second: the smoke run the
+# test suite makes (it checks that figures come out, never their size).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dur=3 warm=0.5
+if [ "${1:-}" = "--quick" ]; then dur=0.3 warm=0.1; shift; fi
+build=${1:-build/release}
+if [ ! -x "$build/services/points/civic-points" ]; then
+  bash scripts/setup.sh
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$build" >/dev/null
+fi
+bench="$build/tests/bench/civic-bench"
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_serving() { for _ in $(seq 100); do "$build/clients/cli/civic" --addr "$1" health >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "no server at $1" >&2; return 1; }
+start_points() { # NAME EXTRA-ARGS…: starts civic-points, sets URL_NAME and PID_NAME
+  local name=$1; shift
+  local p; p=$(port)
+  "$build/services/points/civic-points" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
+    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
+  pids+=($!)
+  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
+  wait_serving "tcp://127.0.0.1:$p"
+}
+
+ep=$(port)
+"$bench" echo-server --listen "tcp://127.0.0.1:$ep" & pids+=($!); echo_pid=$!
+echo_url="tcp://127.0.0.1:$ep"
+start_points main
+start_points one --batch-max 1
+
+out="$tmp/results.jsonl"
+run() { "$bench" run --duration "$dur" --warmup "$warm" "$@" | tee -a "$out"; }
+run --label echo-1 --addr "$echo_url" --mode echo --echo-like health --inflight 1 --server-pid "$echo_pid"
+run --label health-1 --addr "$URL_main" --mode health --inflight 1 --server-pid "$PID_main"
+run --label echo-32 --addr "$echo_url" --mode echo --echo-like health --inflight 32 --server-pid "$echo_pid"
+run --label health-32 --addr "$URL_main" --mode health --inflight 32 --server-pid "$PID_main"
+run --label echo-getpoint-1 --addr "$echo_url" --mode echo --echo-like get-point --inflight 1 --server-pid "$echo_pid"
+run --label getpoint-1 --addr "$URL_main" --mode get-point --inflight 1 --server-pid "$PID_main"
+run --label echo-getpoint-32 --addr "$echo_url" --mode echo --echo-like get-point --inflight 32 --server-pid "$echo_pid"
+run --label getpoint-32 --addr "$URL_main" --mode get-point --inflight 32 --server-pid "$PID_main"
+run --label writes-64 --addr "$URL_main" --mode create-area --inflight 64 --server-pid "$PID_main"
+run --label writes-64-batch1 --addr "$URL_one" --mode create-area --inflight 64 --server-pid "$PID_one"
+run --label patrols-64 --addr "$URL_main" --mode record-patrol --inflight 64 --server-pid "$PID_main"
+run --label patrols-64-batch1 --addr "$URL_one" --mode record-patrol --inflight 64 --server-pid "$PID_one"
+
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+rows = {r["label"]: r for r in map(json.loads, open(sys.argv[1]))}
+def line(name, a, b, what="calls_per_s", target=""):
+    if a not in rows or b not in rows: return
+    x, y = rows[a][what], rows[b][what]
+    ratio = x / y if y else float("nan")
+    print(f"{name:<44} {x:>10.0f} {y:>10.0f} {ratio:>7.2f}  {target}")
+print(f"\n{'figure (vs baseline)':<44} {'value':>10} {'baseline':>10} {'ratio':>7}  target")
+line("Health calls/s, 1 in flight, vs raw echo", "health-1", "echo-1")
+line("Health p50 µs, 1 in flight, vs raw echo", "health-1", "echo-1", "p50_us")
+line("Health calls/s, 32 in flight, vs raw echo", "health-32", "echo-32")
+line("GetPoint calls/s, 1 in flight, vs raw echo", "getpoint-1", "echo-getpoint-1")
+line("GetPoint p50 µs, 1 in flight, vs raw echo", "getpoint-1", "echo-getpoint-1", "p50_us", "<= 1.15")
+line("GetPoint calls/s, 32 in flight, vs raw echo", "getpoint-32", "echo-getpoint-32", "calls_per_s", ">= 0.85")
+line("durable writes/s, 64 in flight, vs batch-of-one", "writes-64", "writes-64-batch1")
+line("check-ins/s, 64 in flight, vs batch-of-one", "patrols-64", "patrols-64-batch1", "calls_per_s", ">= 5")
+bad = [r["label"] for r in rows.values() if r["calls"] == 0]
+if bad:
+    print("no calls completed in:", ", ".join(bad)); sys.exit(1)
+PY
+# The writer's batches, from each server's own account at a clean stop.
+for n in main one; do
+  pid=$(eval echo "\$PID_$n"); kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  echo "writer ($n): $(grep -o 'batches=.*' "$tmp/$n.log" | tail -1)"
+done
