@@ -162,15 +162,15 @@ handle_list_areas(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     rt_key_init(&prefix);
     if (in->parent_id)
         rt_key_u64(&prefix, in->parent_id);
-    points_page pg;
-    if (points_page_init(t, &pg, in->parent_id ? s->areas_by_parent : s->areas,
+    rt_page pg;
+    if (rt_page_init(t, &pg, in->parent_id ? s->areas_by_parent : s->areas,
                          in->parent_id ? POINTS_PAGE_AREAS_BY_PARENT : POINTS_PAGE_AREAS, &prefix,
                          in->page_size, in->page_token))
         return rt_txn_status(t);
     out->areas = rt_alloc(t, pg.limit * sizeof *out->areas);
     area_list l = {s, in, out};
     if (out->areas != NULL)
-        points_page_walk(t, &pg, visit_area, &l, &out->next_page_token);
+        rt_page_walk(t, &pg, visit_area, &l, &out->next_page_token);
     return rt_txn_status(t);
 }
 
@@ -309,14 +309,14 @@ handle_list_units(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     rt_key_init(&prefix);
     if (in->area_id)
         rt_key_u64(&prefix, in->area_id);
-    points_page pg;
-    if (points_page_init(t, &pg, in->area_id ? s->units_by_area : s->units,
+    rt_page pg;
+    if (rt_page_init(t, &pg, in->area_id ? s->units_by_area : s->units,
                          in->area_id ? POINTS_PAGE_UNITS_BY_AREA : POINTS_PAGE_UNITS, &prefix,
                          in->page_size, in->page_token))
         return rt_txn_status(t);
     out->units = rt_alloc(t, pg.limit * sizeof *out->units);
     unit_list l = {s, call, in, out};
     if (out->units != NULL)
-        points_page_walk(t, &pg, visit_unit, &l, &out->next_page_token);
+        rt_page_walk(t, &pg, visit_unit, &l, &out->next_page_token);
     return rt_txn_status(t);
 }

@@ -104,15 +104,15 @@ handle_list_patrols(rt_txn *t, const void *vin, void *vout, const rt_call *call)
         rt_key_u32(&prefix, (uint32_t) in->local_day);
     if (in->point_id != 0)
         rt_key_u64(&prefix, in->point_id);
-    points_page pg;
-    if (points_page_init(t, &pg, in->local_day ? s->patrols_by_day : s->patrols_by_point,
+    rt_page pg;
+    if (rt_page_init(t, &pg, in->local_day ? s->patrols_by_day : s->patrols_by_point,
                          in->local_day ? POINTS_PAGE_PATROLS_BY_DAY : POINTS_PAGE_PATROLS_BY_POINT,
                          &prefix, in->page_size, in->page_token))
         return rt_txn_status(t);
     out->patrols = rt_alloc(t, pg.limit * sizeof *out->patrols);
     patrol_list l = {s, call, out};
     if (out->patrols != NULL)
-        points_page_walk(t, &pg, visit_patrol, &l, &out->next_page_token);
+        rt_page_walk(t, &pg, visit_patrol, &l, &out->next_page_token);
     return rt_txn_status(t);
 }
 
@@ -169,8 +169,8 @@ handle_get_coverage(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     rt_key prefix;
     rt_key_init(&prefix);
     rt_key_u64(&prefix, id);
-    points_page pg;
-    if (points_page_init(t, &pg, by_area ? s->pts_by_area : s->pts_by_grid,
+    rt_page pg;
+    if (rt_page_init(t, &pg, by_area ? s->pts_by_area : s->pts_by_grid,
                          by_area ? POINTS_PAGE_COVERAGE_BY_AREA : POINTS_PAGE_COVERAGE_BY_GRID,
                          &prefix, in->page_size, in->page_token))
         return rt_txn_status(t);
@@ -188,7 +188,7 @@ handle_get_coverage(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     out->items = rt_alloc(t, pg.limit * sizeof *out->items);
     coverage_list l = {s, in, out};
     if (out->items != NULL)
-        points_page_walk(t, &pg, visit_coverage, &l, &out->next_page_token);
+        rt_page_walk(t, &pg, visit_coverage, &l, &out->next_page_token);
     return rt_txn_status(t);
 }
 

@@ -245,12 +245,12 @@ handle_list_points(rt_txn *t, const void *vin, void *vout, const rt_call *call)
         db = s->pts_by_name;
         tag = POINTS_PAGE_POINTS_BY_NAME;
     }
-    points_page pg;
-    if (points_page_init(t, &pg, db, tag, &prefix, in->page_size, in->page_token))
+    rt_page pg;
+    if (rt_page_init(t, &pg, db, tag, &prefix, in->page_size, in->page_token))
         return rt_txn_status(t);
     out->points = rt_alloc(t, pg.limit * sizeof *out->points);
     point_list l = {s, call, in, out, strlen(in->name_prefix)};
     if (out->points != NULL)
-        points_page_walk(t, &pg, visit_point, &l, &out->next_page_token);
+        rt_page_walk(t, &pg, visit_point, &l, &out->next_page_token);
     return rt_txn_status(t);
 }

@@ -19,6 +19,7 @@
 #include "rt_check.h"
 #include "rt_key.h"
 #include "rt_main.h"
+#include "rt_page.h"
 
 typedef Civic__Points__V1__Area points_area;
 typedef Civic__Points__V1__Unit points_unit;
@@ -116,33 +117,6 @@ enum {
     POINTS_PAGE_COVERAGE_BY_AREA,
     POINTS_PAGE_COVERAGE_BY_GRID,
 };
-
-// points_page is one page of a list call: a read of one index in key order,
-// over the keys that start with prefix, resuming where the last page ended.
-typedef struct points_page {
-    MDB_dbi db;
-    unsigned char tag; // POINTS_PAGE_*
-    rt_key prefix;     // every key read starts with this
-    rt_key start;      // the first key to read: the prefix, or the token's key
-    size_t limit;      // items per page
-} points_page;
-
-// points_page_init sets up a page and checks page_size and page_token,
-// recording violations that name them. Returns rt_txn_status(t).
-int points_page_init(rt_txn *t, points_page *pg, MDB_dbi db, unsigned tag, const rt_key *prefix,
-                     int32_t page_size, const char *page_token);
-
-// points_visit_fn looks at the record whose id ends an index key and, if it
-// passes the list's filters, appends it to the reply. Returns 1 when it
-// appended an item, 0 when it did not (errors go on t).
-typedef int (*points_visit_fn)(rt_txn *t, uint64_t id, void *arg);
-
-// points_page_walk calls visit for each key of the page until limit items
-// were appended, the prefix ends or the scan budget is spent, and sets
-// *next_token (arena) to the next key to read, or leaves it alone on the
-// last page.
-void points_page_walk(rt_txn *t, const points_page *pg, points_visit_fn visit, void *arg,
-                      char **next_token);
 
 // points_*_view make a record fit for the caller's eyes, in place: phone
 // numbers are masked for every role but admin, and a patrol's location
