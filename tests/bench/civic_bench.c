@@ -6,9 +6,10 @@
 //   civic-bench run --addr URL --mode MODE [--inflight N] [--duration S]
 //                   [--warmup S] [--server-pid PID] [--label TEXT]
 //
-// Modes: echo (raw nng, against echo-server), health, get-point,
-// record-patrol, create-area. Fixtures a mode needs (a grid and a point) are
-// made through the public API first. Prints one JSON object per run.
+// Modes: echo (raw nng, against echo-server), and every service's modes
+// (bench_<service>.c: health, get-point, record-patrol, create-area, …).
+// Fixtures a mode needs are made through the public API first. Prints one
+// JSON object per run.
 #include <inttypes.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -25,6 +26,7 @@
 
 #include "civic/points/v1/points.pb-c.h"
 #include "civic/rpc/v1/rpc.pb-c.h"
+#include "bench.h"
 #include "civic_client.h"
 
 static int64_t
@@ -105,11 +107,8 @@ typedef struct run {
     int outstanding;
     // civic modes
     civic_channel *ch;
-    const char *method;
-    int write;
-    uint8_t payload[512];
-    size_t payload_len;
-    uint64_t point_id;
+    const bench_mode *m;
+    void *fixtures;
     atomic_ulong seq;
     // echo mode
     nng_socket sock;
@@ -180,34 +179,6 @@ echo_cb_client(void *arg)
 }
 
 static void
-make_payload(run *r, uint8_t *buf, size_t *len)
-{
-    if (strcmp(r->mode, "get-point") == 0) {
-        Civic__Points__V1__GetPointRequest req = CIVIC__POINTS__V1__GET_POINT_REQUEST__INIT;
-        req.id = r->point_id;
-        *len = civic__points__v1__get_point_request__pack(&req, buf);
-    } else if (strcmp(r->mode, "record-patrol") == 0) {
-        Civic__Points__V1__RecordPatrolRequest req = CIVIC__POINTS__V1__RECORD_PATROL_REQUEST__INIT;
-        req.point_id = r->point_id;
-        req.result = CIVIC__POINTS__V1__PATROL_RESULT__PATROL_RESULT_FINE;
-        req.note = "bench";
-        *len = civic__points__v1__record_patrol_request__pack(&req, buf);
-    } else if (strcmp(r->mode, "create-area") == 0) {
-        Civic__Points__V1__CreateAreaRequest req = CIVIC__POINTS__V1__CREATE_AREA_REQUEST__INIT;
-        Civic__Points__V1__Area a = CIVIC__POINTS__V1__AREA__INIT;
-        char name[64];
-        snprintf(name, sizeof name, "bench-%lu", atomic_fetch_add(&r->seq, 1));
-        a.name = name;
-        a.level = CIVIC__POINTS__V1__AREA_LEVEL__AREA_LEVEL_AREA;
-        req.area = &a;
-        *len = civic__points__v1__create_area_request__pack(&req, buf);
-    } else {
-        Civic__Rpc__V1__CheckRequest req = CIVIC__RPC__V1__CHECK_REQUEST__INIT;
-        *len = civic__rpc__v1__check_request__pack(&req, buf);
-    }
-}
-
-static void
 issue(slot *s)
 {
     run *r = s->r;
@@ -222,19 +193,17 @@ issue(slot *s)
         nng_ctx_send(s->ctx, s->aio);
         return;
     }
-    uint8_t buf[512];
-    size_t len = r->payload_len;
-    const uint8_t *p = r->payload;
+    uint8_t buf[2048];
     char key[32];
-    civic_call_opts o = {.timeout_ms = 30000, .read = !r->write};
-    if (r->write) {
-        make_payload(r, buf, &len);
-        p = buf;
-        snprintf(key, sizeof key, "b%lu", atomic_fetch_add(&r->seq, 1));
+    unsigned long n = atomic_fetch_add(&r->seq, 1);
+    size_t len = r->m->payload(r->fixtures, n, buf, sizeof buf);
+    civic_call_opts o = {.timeout_ms = 30000, .read = !r->m->write};
+    if (r->m->write) {
+        snprintf(key, sizeof key, "b%lu", n);
         o.idempotency_key = key;
     }
     civic_status st;
-    if (civic_call_start(r->ch, r->method, p, len, &o, civic_done, s, &st) != 0)
+    if (civic_call_start(r->ch, r->m->method, buf, len, &o, civic_done, s, &st) != 0)
         finished(s, 0);
 }
 
@@ -274,48 +243,25 @@ self_cpu_s(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
-// fixtures makes an area, town, community, grid and point for the point modes.
-static int
-fixtures(run *r)
+int
+bench_call(civic_channel *ch, const char *method, const ProtobufCMessage *req,
+           const ProtobufCMessageDescriptor *out, ProtobufCMessage **resp)
 {
     civic_status st;
-    uint64_t parent = 0;
-    const char *names[] = {"基准测试区", "基准街道", "基准社区", "基准网格"};
-    for (int level = 1; level <= 4; level++) {
-        Civic__Points__V1__CreateAreaRequest req = CIVIC__POINTS__V1__CREATE_AREA_REQUEST__INIT;
-        Civic__Points__V1__Area a = CIVIC__POINTS__V1__AREA__INIT;
-        a.name = (char *) (uintptr_t) names[level - 1];
-        a.level = level;
-        a.parent_id = parent;
-        req.area = &a;
-        ProtobufCMessage *resp;
-        if (civic_call(r->ch, "/civic.points.v1.PointsService/CreateArea", &req.base,
-                       &civic__points__v1__create_area_response__descriptor, &resp, NULL, &st) != 0)
-            goto fail;
-        parent = ((Civic__Points__V1__CreateAreaResponse *) resp)->area->id;
-        protobuf_c_message_free_unpacked(resp, NULL);
-    }
-    Civic__Points__V1__CreatePointRequest req = CIVIC__POINTS__V1__CREATE_POINT_REQUEST__INIT;
-    Civic__Points__V1__Point p = CIVIC__POINTS__V1__POINT__INIT;
-    Civic__Points__V1__LatLng loc = CIVIC__POINTS__V1__LAT_LNG__INIT;
-    loc.lat = 33.6;
-    loc.lng = 119.0;
-    p.name = "基准农贸市场 01";
-    p.kind = CIVIC__POINTS__V1__POINT_KIND__POINT_KIND_FARMERS_MARKET;
-    p.address = "淮安市清江浦区（基准测试数据）";
-    p.location = &loc;
-    p.grid_id = parent;
-    req.point = &p;
-    ProtobufCMessage *resp;
-    if (civic_call(r->ch, "/civic.points.v1.PointsService/CreatePoint", &req.base,
-                   &civic__points__v1__create_point_response__descriptor, &resp, NULL, &st) != 0)
-        goto fail;
-    r->point_id = ((Civic__Points__V1__CreatePointResponse *) resp)->point->id;
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return 0;
-fail:
-    fprintf(stderr, "civic-bench: fixtures: %s: %s\n", civic_code_name(st.code), st.message);
-    return -1;
+    int rc = civic_call(ch, method, req, out, resp, NULL, &st);
+    if (rc != 0)
+        fprintf(stderr, "civic-bench: %s: %s: %s\n", method, civic_code_name(rc), st.message);
+    return rc;
+}
+
+static const bench_mode *
+find_mode(const char *name)
+{
+    for (const bench_mode *const *t = bench_mode_tables; *t != NULL; t++)
+        for (const bench_mode *m = *t; m->name != NULL; m++)
+            if (strcmp(m->name, name) == 0)
+                return m;
+    return NULL;
 }
 
 static int
@@ -348,23 +294,12 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
             fprintf(stderr, "civic-bench: %s\n", st.message);
             return 1;
         }
-        if (strcmp(mode, "health") == 0) {
-            r->method = "/civic.rpc.v1.HealthService/Check";
-        } else if (strcmp(mode, "get-point") == 0) {
-            r->method = "/civic.points.v1.PointsService/GetPoint";
-        } else if (strcmp(mode, "record-patrol") == 0) {
-            r->method = "/civic.points.v1.PointsService/RecordPatrol";
-            r->write = 1;
-        } else if (strcmp(mode, "create-area") == 0) {
-            r->method = "/civic.points.v1.PointsService/CreateArea";
-            r->write = 1;
-        } else {
+        if ((r->m = find_mode(mode)) == NULL) {
             fprintf(stderr, "civic-bench: unknown mode %s\n", mode);
             return 2;
         }
-        if ((strcmp(mode, "get-point") == 0 || strcmp(mode, "record-patrol") == 0) && fixtures(r) != 0)
+        if (r->m->setup != NULL && r->m->setup(r->ch, &r->fixtures) != 0)
             return 1;
-        make_payload(r, r->payload, &r->payload_len);
     }
     for (int i = 0; i < inflight; i++)
         slots[i].r = r;
@@ -408,7 +343,7 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
            "\"request_bytes\":%zu}\n",
            label ? label : mode, mode, inflight, duration, atomic_load(&r->counted),
            atomic_load(&r->errors), cps, PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999), cpu_us,
-           strcmp(mode, "echo") == 0 ? r->echo_len : r->payload_len);
+           strcmp(mode, "echo") == 0 ? r->echo_len : (size_t) 0);
     fflush(stdout);
     if (r->ch)
         civic_channel_close(r->ch);
@@ -418,6 +353,7 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
             nng_aio_free(slots[i].aio);
     }
     free(slots);
+    free(r->fixtures);
     free(r->lat);
     free(r);
     return 0;
@@ -428,15 +364,11 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
 static size_t
 envelope_size(const char *mode)
 {
-    run r = {.mode = mode, .point_id = 1000};
-    uint8_t buf[512];
-    size_t len;
-    make_payload(&r, buf, &len);
+    const bench_mode *m = find_mode(mode);
+    uint8_t buf[2048];
+    size_t len = m ? m->payload(NULL, 1000, buf, sizeof buf) : 0;
     Civic__Rpc__V1__Request req = CIVIC__RPC__V1__REQUEST__INIT;
-    char method[96];
-    snprintf(method, sizeof method, "/civic.points.v1.PointsService/%s",
-             strcmp(mode, "health") == 0 ? "Chec" : "GetPoint");
-    req.method = method;
+    req.method = (char *) (uintptr_t) (m ? m->method : "/civic.rpc.v1.HealthService/Check");
     req.call_id = (uint64_t) 1 << 50;
     req.timeout_ms = 30000;
     req.payload.data = buf;

@@ -1,0 +1,7 @@
+// Every service's benchmark modes.
+#include "bench.h"
+
+const bench_mode *const bench_mode_tables[] = {
+    bench_points_modes,
+    NULL,
+};
