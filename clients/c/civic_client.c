@@ -46,6 +46,9 @@ struct slot {
     civic_status last;
     civic_done_fn done;
     void *arg;
+    // A forwarded call: the envelope is prebuilt and the raw reply goes to fwd.
+    nng_msg *env;
+    civic_forward_fn fwd;
 };
 
 struct civic_channel {
@@ -58,7 +61,12 @@ struct civic_channel {
     slot *all;
     int closing;
     atomic_int connected;
+    nng_pipe pipes[8]; // current connections, for civic_channel_reset
+    int n_pipes;
     atomic_uint_fast64_t next_call_id;
+    // Copies of what opts pointed to, so the caller's may go.
+    char *token, *principal, *role;
+    civic_key key;
 };
 
 int64_t
@@ -106,21 +114,37 @@ static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     civic_channel *ch = arg;
-    (void) p;
+    pthread_mutex_lock(&ch->mu);
     if (ev == NNG_PIPE_EV_ADD_POST) {
         atomic_fetch_add(&ch->connected, 1);
-        pthread_mutex_lock(&ch->mu);
+        if (ch->n_pipes < 8)
+            ch->pipes[ch->n_pipes++] = p;
         pthread_cond_broadcast(&ch->cv);
-        pthread_mutex_unlock(&ch->mu);
     } else if (ev == NNG_PIPE_EV_REM_POST) {
         atomic_fetch_sub(&ch->connected, 1);
+        for (int i = 0; i < ch->n_pipes; i++)
+            if (nng_pipe_id(ch->pipes[i]) == nng_pipe_id(p))
+                ch->pipes[i] = ch->pipes[--ch->n_pipes];
     }
+    pthread_mutex_unlock(&ch->mu);
 }
 
 int
 civic_channel_connected(civic_channel *ch)
 {
     return atomic_load(&ch->connected);
+}
+
+void
+civic_channel_reset(civic_channel *ch)
+{
+    nng_pipe ps[8];
+    pthread_mutex_lock(&ch->mu);
+    int n = ch->n_pipes;
+    memcpy(ps, ch->pipes, sizeof ps);
+    pthread_mutex_unlock(&ch->mu);
+    for (int i = 0; i < n; i++)
+        nng_pipe_close(ps[i]);
 }
 
 int
@@ -133,6 +157,16 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
         return civic_status_set(st, CIVIC_RESOURCE_EXHAUSTED, "out of memory");
     if (opts != NULL)
         ch->opts = *opts;
+    ch->token = ch->opts.token ? strdup(ch->opts.token) : NULL;
+    ch->principal = ch->opts.principal ? strdup(ch->opts.principal) : NULL;
+    ch->role = ch->opts.role ? strdup(ch->opts.role) : NULL;
+    ch->opts.token = ch->token;
+    ch->opts.principal = ch->principal;
+    ch->opts.role = ch->role;
+    if (ch->opts.key != NULL) {
+        ch->key = *ch->opts.key;
+        ch->opts.key = &ch->key;
+    }
     if (ch->opts.max_msg == 0)
         ch->opts.max_msg = CIVIC_MAX_MSG_DEFAULT;
     if (ch->opts.max_attempts <= 0)
@@ -160,7 +194,7 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
     if ((rv = nng_dialer_start(ch->dialer, NNG_FLAG_NONBLOCK)) != 0)
         goto fail;
 
-    int64_t until = civic_now_ms() + ch->opts.wait_connect_ms;
+    int64_t until = civic_now_ms() + (ch->opts.lazy ? 0 : ch->opts.wait_connect_ms);
     pthread_mutex_lock(&ch->mu);
     while (atomic_load(&ch->connected) == 0 && civic_now_ms() < until) {
         struct timespec abs;
@@ -173,7 +207,7 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
         pthread_cond_timedwait(&ch->cv, &ch->mu, &abs);
     }
     pthread_mutex_unlock(&ch->mu);
-    if (atomic_load(&ch->connected) == 0) {
+    if (atomic_load(&ch->connected) == 0 && !ch->opts.lazy) {
         civic_status_set(st, CIVIC_UNAVAILABLE, "cannot connect to %s", url);
         civic_channel_close(ch);
         return CIVIC_UNAVAILABLE;
@@ -189,6 +223,9 @@ fail_nosock:
                      "%s: %s", url, nng_strerror(rv));
     pthread_mutex_destroy(&ch->mu);
     pthread_cond_destroy(&ch->cv);
+    free(ch->token);
+    free(ch->principal);
+    free(ch->role);
     free(ch);
     return st->code;
 }
@@ -232,6 +269,10 @@ civic_channel_close(civic_channel *ch)
     }
     pthread_mutex_destroy(&ch->mu);
     pthread_cond_destroy(&ch->cv);
+    free(ch->token);
+    free(ch->principal);
+    free(ch->role);
+    memset(&ch->key, 0, sizeof ch->key);
     free(ch);
 }
 
@@ -278,8 +319,28 @@ slot_put(slot *s)
 
 // finish hands the outcome to the caller and returns the slot to the pool.
 static void
+finish_forward(slot *s, nng_msg *reply)
+{
+    civic_forward_fn fwd = s->fwd;
+    void *arg = s->arg;
+    int code = s->last.code;
+    char why[sizeof s->last.message];
+    memcpy(why, s->last.message, sizeof why);
+    if (s->env != NULL)
+        nng_msg_free(s->env);
+    s->env = NULL;
+    s->fwd = NULL;
+    slot_put(s);
+    fwd(reply, reply ? 0 : code, why, arg);
+}
+
+static void
 finish(slot *s, Civic__Rpc__V1__Response *resp)
 {
+    if (s->fwd != NULL) {
+        finish_forward(s, NULL);
+        return;
+    }
     civic_reply r;
     memset(&r, 0, sizeof r);
     r.attempts = s->attempt;
@@ -327,7 +388,8 @@ send_attempt(slot *s)
         n++;                                                                                        \
     } while (0)
     for (size_t i = 0; i < s->n_md; i++)
-        ADD_MD(s->md[2 * i], s->md[2 * i + 1]);
+        if (ch->opts.key == NULL || strncmp(s->md[2 * i], "x-civic-", 8) != 0)
+            ADD_MD(s->md[2 * i], s->md[2 * i + 1]);
     if (ch->opts.token != NULL) {
         snprintf(bearer, sizeof bearer, "Bearer %s", ch->opts.token);
         ADD_MD("authorization", bearer);
@@ -426,6 +488,10 @@ slot_cb(void *arg)
         }
         nng_msg *m = nng_aio_get_msg(s->aio);
         nng_aio_set_msg(s->aio, NULL);
+        if (s->fwd != NULL) {
+            finish_forward(s, m);
+            return;
+        }
         Civic__Rpc__V1__Response *resp =
             civic__rpc__v1__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
         nng_msg_free(m);
@@ -466,6 +532,83 @@ static char *
 dupstr(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+int
+civic_call_forward(civic_channel *ch, void *env, int64_t deadline_ms, civic_forward_fn done, void *arg)
+{
+    if (atomic_load(&ch->connected) == 0)
+        return CIVIC_UNAVAILABLE;
+    int64_t now = civic_now_ms();
+    if (now >= deadline_ms)
+        return CIVIC_DEADLINE_EXCEEDED;
+    slot *s = slot_get(ch);
+    if (s == NULL)
+        return CIVIC_RESOURCE_EXHAUSTED;
+    s->fwd = done;
+    s->arg = arg;
+    s->deadline = deadline_ms;
+    s->attempt = 1;
+    s->retryable = 0;
+    civic_status_set(&s->last, CIVIC_OK, "%s", "");
+    // The slot keeps a copy for a failed send to return the caller nothing
+    // twice: nng gives the message back on failure and it is freed there.
+    s->env = NULL;
+    s->state = S_SEND;
+    nng_aio_set_msg(s->aio, env);
+    nng_aio_set_timeout(s->aio, (nng_duration) (deadline_ms - now));
+    nng_ctx_send(s->ctx, s->aio);
+    return 0;
+}
+
+int
+civic_response_code(const void *buf, size_t len)
+{
+    const uint8_t *p = buf, *end = p + len;
+    while (p < end) {
+        uint64_t tag = 0, v = 0;
+        for (int sh = 0; p < end && sh < 64; sh += 7) {
+            tag |= (uint64_t) (*p & 0x7f) << sh;
+            if (!(*p++ & 0x80))
+                break;
+        }
+        unsigned wt = tag & 7, field = (unsigned) (tag >> 3);
+        if (wt == 0) {
+            for (int sh = 0; p < end && sh < 64; sh += 7)
+                if (!(*p++ & 0x80))
+                    break;
+            continue;
+        }
+        if (wt != 2)
+            return -1;
+        for (int sh = 0; p < end && sh < 64; sh += 7) {
+            v |= (uint64_t) (*p & 0x7f) << sh;
+            if (!(*p++ & 0x80))
+                break;
+        }
+        if (v > (uint64_t) (end - p))
+            return -1;
+        if (field == 2) {
+            // Status: field 1 is the code (a varint; 0 when absent).
+            const uint8_t *q = p, *qe = p + v;
+            while (q < qe) {
+                uint8_t t = *q++;
+                if (t == 0x08) {
+                    uint64_t code = 0;
+                    for (int sh = 0; q < qe && sh < 64; sh += 7) {
+                        code |= (uint64_t) (*q & 0x7f) << sh;
+                        if (!(*q++ & 0x80))
+                            break;
+                    }
+                    return (int) code;
+                }
+                break; // the code comes first when present
+            }
+            return 0;
+        }
+        p += v;
+    }
+    return 0;
 }
 
 int

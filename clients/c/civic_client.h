@@ -46,13 +46,15 @@ typedef struct civic_channel_opts {
     const char *role;        // role to sign, with key
     int wait_connect_ms;     // how long open waits for a first connection;
                              // default 2000; the dialer keeps trying after
+    int lazy;                // do not wait at all: open succeeds unconnected
+                             // and calls fail UNAVAILABLE until connected
 } civic_channel_opts;
 
 // civic_channel_open dials url ("tcp://127.0.0.1:7001", "ipc:///…"). It
 // waits up to wait_connect_ms for a first connection and fails with
 // UNAVAILABLE if none came; later calls find the dialer reconnecting on its
-// own. opts may be NULL; strings and the key it points to must outlive the
-// channel. On success *out owns the channel; close it with
+// own. opts may be NULL; the channel keeps copies of the strings and the
+// key it points to. On success *out owns the channel; close it with
 // civic_channel_close.
 int civic_channel_open(civic_channel **out, const char *url, const civic_channel_opts *opts,
                        civic_status *st);
@@ -115,6 +117,23 @@ int civic_call(civic_channel *ch, const char *method, const ProtobufCMessage *re
 // civic_status_from_nng maps an nng error to a status code: timeouts to
 // DEADLINE_EXCEEDED, lost or refused connections to UNAVAILABLE.
 int civic_status_from_nng(int rv);
+
+// civic_response_code reads the status code of a serialized Response
+// without decoding it (0 when it has no status), or -1 if it is malformed.
+int civic_response_code(const void *buf, size_t len);
+
+// civic_call_forward sends env, an already serialized Request (the gateway
+// forwarding a call), and hands the raw reply to done: done gets the reply
+// message (an nng_msg *, owned by done) or NULL with a status code. No
+// retries. deadline_ms is on civic_now_ms's clock. Returns 0, or a code if
+// the call could not start (env is then still the caller's).
+typedef void (*civic_forward_fn)(void *reply_msg, int code, const char *why, void *arg);
+int civic_call_forward(civic_channel *ch, void *env, int64_t deadline_ms, civic_forward_fn done,
+                       void *arg);
+
+// civic_channel_reset closes the channel's connections, so its dialer makes
+// new ones: for a connection that no longer answers.
+void civic_channel_reset(civic_channel *ch);
 
 // civic_now_ms returns a monotonic clock in milliseconds.
 int64_t civic_now_ms(void);

@@ -54,7 +54,8 @@ usage(FILE *f)
             "  --addr URL               server or gateway [CIVIC_ADDR; default tcp://127.0.0.1:7000]\n"
             "  --timeout DURATION       deadline per call: 500ms, 5s, 1m [default 10s]\n"
             "  -o, --output FORMAT      table, json or csv [default table]\n"
-            "  --token TOKEN            bearer token [CIVIC_TOKEN]\n"
+            "  --token TOKEN            bearer token [CIVIC_TOKEN; or the file CIVIC_TOKEN_FILE,\n"
+            "                           default ~/.config/civic/token]\n"
             "  --internal-key-file F    sign identity with the internal key (operators calling a\n"
             "                           back end directly) [CIVIC_INTERNAL_KEY_FILE]\n"
             "  --as PRINCIPAL:ROLE      identity to sign (or to send unsigned to a service in open\n"
@@ -699,6 +700,31 @@ cmd_describe(int argc, char **argv)
     return 0;
 }
 
+// read_token_file reads the token from CIVIC_TOKEN_FILE, else from
+// ~/.config/civic/token, if either exists.
+static const char *
+read_token_file(char *buf, size_t n)
+{
+    char path[512];
+    const char *f = getenv("CIVIC_TOKEN_FILE");
+    if (f == NULL || f[0] == '\0') {
+        const char *home = getenv("HOME");
+        if (home == NULL)
+            return NULL;
+        snprintf(path, sizeof path, "%s/.config/civic/token", home);
+        f = path;
+    }
+    FILE *fp = fopen(f, "r");
+    if (fp == NULL)
+        return NULL;
+    size_t len = fread(buf, 1, n - 1, fp);
+    fclose(fp);
+    buf[len] = '\0';
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    return len ? buf : NULL;
+}
+
 static int
 resource_help(const char *res)
 {
@@ -718,6 +744,9 @@ main(int argc, char **argv)
         setlocale(LC_CTYPE, "");
     g.addr = getenv("CIVIC_ADDR") ? getenv("CIVIC_ADDR") : "tcp://127.0.0.1:7000";
     g.token = getenv("CIVIC_TOKEN");
+    static char token_buf[256];
+    if (g.token == NULL || g.token[0] == '\0')
+        g.token = read_token_file(token_buf, sizeof token_buf);
     g.key_file = getenv("CIVIC_INTERNAL_KEY_FILE");
     if (g.key_file && !g.key_file[0])
         g.key_file = NULL;

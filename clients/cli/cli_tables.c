@@ -3,11 +3,12 @@
 
 #include "cli.h"
 
-extern const cli_table cli_points, cli_tasks, cli_volunteers;
+extern const cli_table cli_points, cli_tasks, cli_volunteers, cli_gateway;
 
 const cli_table *const cli_tables[] = {
     &cli_points,
     &cli_tasks,
     &cli_volunteers,
+    &cli_gateway,
     NULL,
 };

@@ -115,6 +115,8 @@ rt_main(const rt_app *app, int argc, char **argv)
         .key = keyp,
         .test_stall_ms = (int) cfg.test_stall_ms,
     };
+    if (app->server_opts != NULL)
+        app->server_opts(state, &sv);
     rt_server *srv = NULL;
     if (rt_server_start(&srv, &sv, store, app->services, app->n_services, state, err, sizeof err) != 0) {
         rt_log(RT_LOG_ERROR, "server.start_failed", "error=\"%s\"", err);

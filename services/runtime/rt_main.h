@@ -43,6 +43,9 @@ typedef struct rt_app {
     // init builds the service's state once the store is open; fini frees it.
     int (*init)(void **state, rt_store *store, const rt_config *cfg);
     void (*fini)(void *state);
+    // server_opts lets the service set the server's hooks (the gateway's
+    // authentication and forwarding) before it starts. May be NULL.
+    void (*server_opts)(void *state, rt_server_opts *opts);
     // ready runs once the server is SERVING (demo data goes in here, through
     // the public API at cfg->listen). May be NULL.
     int (*ready)(void *state, const rt_config *cfg);

@@ -19,6 +19,7 @@ rt_page_init(rt_txn *t, rt_page *pg, MDB_dbi db, unsigned tag, const rt_key *pre
     pg->tag = (unsigned char) tag;
     pg->prefix = *prefix;
     pg->start = *prefix;
+    rt_key_init(&pg->end);
     pg->limit = rt_page_size(t, page_size, "page_size");
     if (page_token == NULL || page_token[0] == '\0')
         return rt_txn_status(t);
@@ -37,6 +38,15 @@ rt_page_init(rt_txn *t, rt_page *pg, MDB_dbi db, unsigned tag, const rt_key *pre
     rt_key_init(&pg->start);
     rt_key_bytes(&pg->start, k.b + 1, k.len - 1);
     return rt_txn_status(t);
+}
+
+// key_before tells whether k sorts before end, as LMDB's default order does.
+static int
+key_before(const MDB_val *k, const rt_key *end)
+{
+    size_t n = k->mv_size < end->len ? k->mv_size : end->len;
+    int c = memcmp(k->mv_data, end->b, n);
+    return c < 0 || (c == 0 && k->mv_size < end->len);
 }
 
 static char *
@@ -68,6 +78,8 @@ rt_page_walk(rt_txn *t, const rt_page *pg, rt_visit_fn visit, void *arg,
     size_t items = 0, scanned = 0;
     for (; rc == 0 && rt_txn_status(t) == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < pg->prefix.len + 8 || memcmp(k.mv_data, pg->prefix.b, pg->prefix.len) != 0)
+            break;
+        if (pg->end.len > 0 && key_before(&k, &pg->end) == 0)
             break;
         if (items == pg->limit || scanned == SCAN_MAX) {
             *next_token = token_new(t, pg->tag, &k);

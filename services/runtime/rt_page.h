@@ -18,6 +18,8 @@ typedef struct rt_page {
     unsigned char tag; // a tag the service chooses per index
     rt_key prefix;     // every key read starts with this
     rt_key start;      // the first key to read: the prefix, or the token's key
+    rt_key end;        // if not empty, the walk stops before the first key >= end
+                       // (an exclusive upper bound; rt_page_init leaves it empty)
     size_t limit;      // items per page
 } rt_page;
 

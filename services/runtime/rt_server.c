@@ -136,11 +136,18 @@ handle_check(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
     int found = in->service[0] == '\0';
     for (size_t i = 0; !found && i < srv->n_services; i++)
         found = strcmp(in->service, srv->service_names[i]) == 0;
+    int up = atomic_load(&srv->serving) && !atomic_load(&srv->stopping);
+    if (!found && srv->opts.health != NULL) {
+        int st = srv->opts.health(srv->state, in->service);
+        if (st >= 0) {
+            out->status = up ? st : CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_NOT_SERVING;
+            return 0;
+        }
+    }
     if (!found)
         return rt_txn_fail(txn, CIVIC_NOT_FOUND, "service %s is not hosted here", in->service);
-    out->status = atomic_load(&srv->serving) && !atomic_load(&srv->stopping)
-                      ? CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING
-                      : CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_NOT_SERVING;
+    out->status = up ? CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING
+                     : CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_NOT_SERVING;
     return 0;
 }
 
@@ -150,8 +157,16 @@ handle_list_services(rt_txn *txn, const void *vin, void *vout, const rt_call *ca
     Civic__Rpc__V1__ListServicesResponse *out = vout;
     rt_server *srv = call->server;
     (void) vin;
-    out->services = (char **) (uintptr_t) srv->service_names;
-    out->n_services = srv->n_services;
+    size_t extra = 0;
+    while (srv->opts.extra_services && srv->opts.extra_services[extra])
+        extra++;
+    out->services = rt_alloc(txn, (srv->n_services + extra) * sizeof *out->services + 1);
+    if (out->services == NULL)
+        return rt_txn_status(txn);
+    for (size_t i = 0; i < srv->n_services; i++)
+        out->services[out->n_services++] = civic_unconst(srv->service_names[i]);
+    for (size_t i = 0; i < extra; i++)
+        out->services[out->n_services++] = civic_unconst(srv->opts.extra_services[i]);
     return rt_txn_status(txn);
 }
 
@@ -214,9 +229,10 @@ rt_server_check_table(const rt_service_def *def, char *err, size_t errlen)
             snprintf(err, errlen, "%s is not declared in the .proto files", name);
             return -1;
         }
-        if (read != (def->methods[i].kind != RT_WRITE)) {
+        int write = def->methods[i].kind == RT_WRITE || def->methods[i].kind == RT_WRITE_NO_REPLAY;
+        if (read == write) {
             snprintf(err, errlen, "%s is a %s in the handler table but %s in the .proto", name,
-                     def->methods[i].kind == RT_WRITE ? "write" : "read",
+                     write ? "write" : "read",
                      read ? "NO_SIDE_EFFECTS" : "not NO_SIDE_EFFECTS");
             return -1;
         }
@@ -697,13 +713,14 @@ on_request(rt_ctx *c, nng_msg *m)
         return;
     }
     c->route = route_find(srv, req->method);
-    if (c->route == NULL) {
+    if (c->route == NULL && srv->opts.forward == NULL) {
         char msg[300];
         snprintf(msg, sizeof msg, "unknown method \"%.200s\"", req->method);
         reply_error(c, CIVIC_UNIMPLEMENTED, msg, NULL);
         return;
     }
-    if ((atomic_load(&srv->stopping) || !atomic_load(&srv->serving)) && !is_builtin(c->route)) {
+    if ((atomic_load(&srv->stopping) || !atomic_load(&srv->serving)) &&
+        (c->route == NULL || !is_builtin(c->route))) {
         reply_error(c, CIVIC_UNAVAILABLE,
                     atomic_load(&srv->stopping) ? "server stopping" : "server starting", NULL);
         return;
@@ -714,7 +731,25 @@ on_request(rt_ctx *c, nng_msg *m)
         struct timespec d = {srv->opts.test_stall_ms / 1000, (srv->opts.test_stall_ms % 1000) * 1000000L};
         nanosleep(&d, NULL);
     }
-    identify(c, req);
+    if (srv->opts.authenticate != NULL) {
+        char msg[300] = "";
+        int rc = srv->opts.authenticate(srv->state, &c->call, &c->arena, msg, sizeof msg);
+        if (rc != 0) {
+            reply_error(c, rc, msg, NULL);
+            return;
+        }
+    } else {
+        identify(c, req);
+    }
+    if (c->route == NULL) {
+        if (mono_ms() >= c->call.deadline_ms) {
+            reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", NULL);
+            return;
+        }
+        c->state = C_WORK;
+        srv->opts.forward(srv->state, c);
+        return;
+    }
     if (!(c->route->m->roles & RT_ROLE_BIT(c->call.role))) {
         char msg[300];
         if (c->call.role == RT_ROLE_NONE) {
@@ -763,7 +798,10 @@ on_request(rt_ctx *c, nng_msg *m)
         pthread_cond_broadcast(&srv->cv);
         pthread_mutex_unlock(&srv->mu);
         return;
+    case RT_WRITE_NO_REPLAY:
     case RT_WRITE: {
+        if (c->route->m->kind == RT_WRITE_NO_REPLAY)
+            c->call.idempotency_key = NULL;
         if (c->call.idempotency_key != NULL) {
             mbedtls_sha256_context h;
             mbedtls_sha256_init(&h);
@@ -816,6 +854,39 @@ ctx_cb(void *arg)
     nng_msg *m = nng_aio_get_msg(c->aio);
     nng_aio_set_msg(c->aio, NULL);
     on_request(c, m);
+}
+
+// --- forwarding (the gateway) ---
+
+const rt_call *
+rt_forward_call(rt_forward *fw)
+{
+    return &fw->call;
+}
+
+const Civic__Rpc__V1__Request *
+rt_forward_request(rt_forward *fw)
+{
+    return fw->call.envelope;
+}
+
+rt_arena *
+rt_forward_arena(rt_forward *fw)
+{
+    return &fw->arena;
+}
+
+void
+rt_forward_reply(rt_forward *fw, void *m, int code)
+{
+    log_call(fw, code, code ? "from the back end" : NULL);
+    ctx_send(fw, m);
+}
+
+void
+rt_forward_fail(rt_forward *fw, int code, const char *message)
+{
+    reply_error(fw, code, message, NULL);
 }
 
 // --- start and stop ---

@@ -69,6 +69,9 @@ typedef enum rt_kind {
     RT_READ,      // runs at once in the aio callback, in a read transaction
     RT_WRITE,     // runs on the writer in a child of the batch transaction
     RT_SLOW_READ, // a read that may take long: runs on a worker thread
+    // A write whose reply must never be stored (it carries a secret, such as
+    // a new token): an idempotency-key is ignored, so a retry runs it again.
+    RT_WRITE_NO_REPLAY,
 } rt_kind;
 
 // A handler fills out (already initialised, in the call's arena) from in.
@@ -91,6 +94,23 @@ typedef struct rt_service_def {
     size_t n_methods;
 } rt_service_def;
 
+// rt_forward is a call the server hands to its forward hook (the gateway's
+// routing): the hook owns it until it calls rt_forward_reply or
+// rt_forward_fail, exactly once, from any thread.
+typedef struct rt_ctx rt_forward;
+
+// rt_forward_call and rt_forward_request give the call and its decoded
+// envelope (valid until the reply); rt_forward_arena its memory.
+const rt_call *rt_forward_call(rt_forward *fw);
+const struct Civic__Rpc__V1__Request *rt_forward_request(rt_forward *fw);
+rt_arena *rt_forward_arena(rt_forward *fw);
+
+// rt_forward_reply sends m, a whole serialized Response whose status code is
+// code (for the log), to the caller; the server owns m from then on.
+// rt_forward_fail answers with an error instead.
+void rt_forward_reply(rt_forward *fw, void *nng_msg_reply, int code);
+void rt_forward_fail(rt_forward *fw, int code, const char *message);
+
 typedef struct rt_server_opts {
     const char *listen;     // "tcp://127.0.0.1:7001"
     int contexts;           // calls served at once; default 256
@@ -98,6 +118,21 @@ typedef struct rt_server_opts {
     size_t unpack_budget;   // per-call arena budget; default 16 MiB
     const civic_key *key;   // internal key; NULL runs in open mode
     int test_stall_ms;      // test hook: stall each call this long first
+
+    // The gateway's hooks; back ends leave them NULL.
+    //
+    // authenticate replaces x-civic-* identity: it sets call->principal (in
+    // arena, the call's) and call->role from the caller's credentials
+    // (RT_ROLE_NONE for none) and returns 0, or a status code with a message
+    // to refuse the call.
+    int (*authenticate)(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen);
+    // forward takes over every call for a method not hosted here.
+    void (*forward)(void *state, rt_forward *fw);
+    // health answers Check for a service not hosted here: a CheckResponse
+    // serving status, or -1 if the name is unknown.
+    int (*health)(void *state, const char *service);
+    // More services ListServices names (those reachable through forward).
+    const char *const *extra_services;
 } rt_server_opts;
 
 // rt_server_start listens and begins serving the given services (plus Health

@@ -1,0 +1,111 @@
+// A gateway in front of a civic-points, both with an internal key.
+#include "gw_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "civic/gateway/v1/gateway.pb-c.h"
+#include "civic/rpc/v1/rpc.pb-c.h"
+#include "civic_msg.h"
+
+void
+gw_fixture_start(gw_fixture *f, const char *const *points_args)
+{
+    memset(f, 0, sizeof f->dir);
+    th_tmpdir(f->dir, sizeof f->dir);
+    snprintf(f->key, sizeof f->key, "%s/internal.key", f->dir);
+    FILE *k = fopen(f->key, "w");
+    fputs("a-test-internal-key-of-some-length\n", k);
+    fclose(k);
+    char keyarg[320], pts[128];
+    snprintf(keyarg, sizeof keyarg, "--internal-key-file=%s", f->key);
+    const char *pargs[8] = {keyarg};
+    int n = 1;
+    for (int i = 0; points_args && points_args[i] && n < 7; i++)
+        pargs[n++] = points_args[i];
+    pargs[n] = NULL;
+    th_server_start(&f->points, CIVIC_POINTS_BIN, pargs);
+    snprintf(pts, sizeof pts, "--points=%s", f->points.url);
+    const char *gargs[] = {keyarg, pts, "--tasks=", "--volunteers=", "--probe-ms=1000", NULL};
+    th_server_start(&f->gateway, CIVIC_GATEWAY_BIN, gargs);
+    // The gateway serves before its back ends are connected (they may start
+    // later); the tests want them connected.
+    char url[80];
+    snprintf(url, sizeof url, "%s", f->gateway.url);
+    civic_channel *ch;
+    civic_status st;
+    assert_ok(civic_channel_open(&ch, url, NULL, &st));
+    int up = 0;
+    for (int64_t until = civic_now_ms() + 15000; !up && civic_now_ms() < until;) {
+        Civic__Rpc__V1__CheckRequest req = CIVIC__RPC__V1__CHECK_REQUEST__INIT;
+        req.service = "civic.points.v1.PointsService";
+        ProtobufCMessage *resp = NULL;
+        civic_call_opts o = {.read = 1, .timeout_ms = 1000};
+        if (civic_call(ch, "/civic.rpc.v1.HealthService/Check", &req.base,
+                       &civic__rpc__v1__check_response__descriptor, &resp, &o, &st) == 0)
+            up = ((Civic__Rpc__V1__CheckResponse *) resp)->status ==
+                 CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        struct timespec d = {0, 50 * 1000000};
+        if (!up)
+            nanosleep(&d, NULL);
+    }
+    civic_channel_close(ch);
+    if (!up)
+        fail_msg("the gateway never reached civic-points");
+    char path[400];
+    snprintf(path, sizeof path, "%s/data/admin.token", f->gateway.dir);
+    FILE *t = fopen(path, "r");
+    assert_non_null(t);
+    assert_non_null(fgets(f->admin, sizeof f->admin, t));
+    fclose(t);
+    f->admin[strcspn(f->admin, "\n")] = '\0';
+}
+
+void
+gw_fixture_stop(gw_fixture *f)
+{
+    th_server_cleanup(&f->gateway);
+    th_server_cleanup(&f->points);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+}
+
+civic_channel *
+gw_channel(gw_fixture *f, const char *token)
+{
+    civic_channel *ch;
+    civic_status st;
+    civic_channel_opts o = {.token = token, .max_attempts = 1};
+    if (civic_channel_open(&ch, f->gateway.url, &o, &st) != 0)
+        fail_msg("gateway: %s", st.message);
+    return ch;
+}
+
+void
+gw_token(gw_fixture *f, const char *principal, const char *role, unsigned ttl, char *out, size_t n,
+         uint64_t *id)
+{
+    civic_channel *ch = gw_channel(f, f->admin);
+    Civic__Gateway__V1__CreateTokenRequest *req =
+        (Civic__Gateway__V1__CreateTokenRequest *) civic_msg_new(&civic__gateway__v1__create_token_request__descriptor);
+    char err[256];
+    assert_int_equal(civic_msg_set(&req->base, "principal", principal, err, sizeof err), 0);
+    assert_int_equal(civic_msg_set(&req->base, "role", role, err, sizeof err), 0);
+    req->ttl_seconds = ttl;
+    ProtobufCMessage *resp;
+    civic_status st;
+    assert_ok(civic_call(ch, "/civic.gateway.v1.GatewayService/CreateToken", &req->base,
+                         &civic__gateway__v1__create_token_response__descriptor, &resp, NULL, &st));
+    Civic__Gateway__V1__CreateTokenResponse *r = (Civic__Gateway__V1__CreateTokenResponse *) resp;
+    snprintf(out, n, "%s", r->secret);
+    if (id)
+        *id = r->token->id;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    civic_channel_close(ch);
+}
