@@ -264,6 +264,9 @@ find_mode(const char *name)
     return NULL;
 }
 
+static const char *token; // --token: a bearer token, for calls through the gateway
+static long extra_pid;     // --extra-pid: a second server whose CPU counts too
+
 static int
 bench(const char *addr, const char *mode, int inflight, double duration, double warmup,
       long server_pid, const char *label, size_t echo_len)
@@ -290,7 +293,8 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
             nng_ctx_open(&slots[i].ctx, r->sock);
         }
     } else {
-        if (civic_channel_open(&r->ch, addr, NULL, &st) != 0) {
+        civic_channel_opts co = {.token = token};
+        if (civic_channel_open(&r->ch, addr, &co, &st) != 0) {
             fprintf(stderr, "civic-bench: %s\n", st.message);
             return 1;
         }
@@ -317,13 +321,14 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
         nanosleep(&d, NULL);
     }
     cpu0 = self_cpu_s();
-    scpu0 = server_pid ? proc_cpu_s(server_pid) : 0;
+    scpu0 = (server_pid ? proc_cpu_s(server_pid) : 0) + (extra_pid ? proc_cpu_s(extra_pid) : 0);
     measuring = 1;
     while (now_ns() < r->end_at) {
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);
     }
-    double cpu1 = self_cpu_s(), scpu1 = server_pid ? proc_cpu_s(server_pid) : 0;
+    double cpu1 = self_cpu_s();
+    double scpu1 = (server_pid ? proc_cpu_s(server_pid) : 0) + (extra_pid ? proc_cpu_s(extra_pid) : 0);
     (void) measuring;
     pthread_mutex_lock(&r->mu);
     while (r->outstanding > 0)
@@ -406,6 +411,10 @@ main(int argc, char **argv)
             label = v;
         else if (strcmp(k, "--echo-bytes") == 0)
             echo_len = (size_t) atol(v);
+        else if (strcmp(k, "--token") == 0)
+            token = v;
+        else if (strcmp(k, "--extra-pid") == 0)
+            extra_pid = atol(v);
         else if (strcmp(k, "--echo-like") == 0)
             echo_len = envelope_size(v);
         else {

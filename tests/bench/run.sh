@@ -39,6 +39,14 @@ ep=$(port)
 echo_url="tcp://127.0.0.1:$ep"
 start_points main
 start_points one --batch-max 1
+# The gateway in front of the first points service (no other back ends).
+gp=$(port)
+"$build/services/gateway/civic-gateway" --listen "tcp://127.0.0.1:$gp" --data "$tmp/gateway" \
+  --admin-listen= --log-level warn --points "$URL_main" --tasks= --volunteers= 2>>"$tmp/gateway.log" &
+pids+=($!); gw_pid=$!; URL_gw="tcp://127.0.0.1:$gp"
+wait_serving "$URL_gw"
+for _ in $(seq 100); do [ -s "$tmp/gateway/admin.token" ] && break; sleep 0.05; done
+gw_token=$(cat "$tmp/gateway/admin.token")
 
 out="$tmp/results.jsonl"
 run() { "$bench" run --duration "$dur" --warmup "$warm" "$@" | tee -a "$out"; }
@@ -50,6 +58,8 @@ run --label echo-getpoint-1 --addr "$echo_url" --mode echo --echo-like get-point
 run --label getpoint-1 --addr "$URL_main" --mode get-point --inflight 1 --server-pid "$PID_main"
 run --label echo-getpoint-32 --addr "$echo_url" --mode echo --echo-like get-point --inflight 32 --server-pid "$echo_pid"
 run --label getpoint-32 --addr "$URL_main" --mode get-point --inflight 32 --server-pid "$PID_main"
+run --label gw-getpoint-1 --addr "$URL_gw" --token "$gw_token" --mode get-point --inflight 1 --server-pid "$gw_pid" --extra-pid "$PID_main"
+run --label gw-getpoint-32 --addr "$URL_gw" --token "$gw_token" --mode get-point --inflight 32 --server-pid "$gw_pid" --extra-pid "$PID_main"
 run --label writes-64 --addr "$URL_main" --mode create-area --inflight 64 --server-pid "$PID_main"
 run --label writes-64-batch1 --addr "$URL_one" --mode create-area --inflight 64 --server-pid "$PID_one"
 run --label patrols-64 --addr "$URL_main" --mode record-patrol --inflight 64 --server-pid "$PID_main"
@@ -70,6 +80,9 @@ line("Health calls/s, 32 in flight, vs raw echo", "health-32", "echo-32")
 line("GetPoint calls/s, 1 in flight, vs raw echo", "getpoint-1", "echo-getpoint-1")
 line("GetPoint p50 µs, 1 in flight, vs raw echo", "getpoint-1", "echo-getpoint-1", "p50_us", "<= 1.15")
 line("GetPoint calls/s, 32 in flight, vs raw echo", "getpoint-32", "echo-getpoint-32", "calls_per_s", ">= 0.85")
+line("GetPoint calls/s via gateway, 32 in flight, vs direct", "gw-getpoint-32", "getpoint-32", "calls_per_s", ">= 0.5")
+line("GetPoint p50 µs via gateway, 1 in flight, vs direct", "gw-getpoint-1", "getpoint-1", "p50_us", "<= 2")
+line("GetPoint p50 µs via gateway, 32 in flight, vs direct", "gw-getpoint-32", "getpoint-32", "p50_us", "<= 2")
 line("durable writes/s, 64 in flight, vs batch-of-one", "writes-64", "writes-64-batch1")
 line("check-ins/s, 64 in flight, vs batch-of-one", "patrols-64", "patrols-64-batch1", "calls_per_s", ">= 5")
 bad = [r["label"] for r in rows.values() if r["calls"] == 0]
