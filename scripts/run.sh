@@ -12,25 +12,42 @@ bash scripts/stop.sh >/dev/null 2>&1 || true
 mkdir -p data/run
 bin=build/release
 civic="$bin/clients/cli/civic"
+# The internal key the gateway signs identity with and the services check.
+key=data/internal.key
+[ -s "$key" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$key")
 start() { # NAME BINARY LISTEN ARGS…
   local name=$1 b=$2 listen=$3; shift 3
-  "$b" --listen "$listen" --data "data/$name" --admin-listen= --demo "$@" 2>>"data/run/$name.log" &
+  "$b" --listen "$listen" --data "data/$name" --admin-listen= --internal-key-file "$key" "$@" \
+    >>"data/run/$name.log" 2>&1 &
   echo $! >"data/run/$name.pid"
   for _ in $(seq 200); do "$civic" --addr "$listen" health >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "$name did not start; see data/run/$name.log" >&2; exit 1
 }
-start points "$bin/services/points/civic-points" tcp://127.0.0.1:7001
+# Each service loads its part of the demo campaign into an empty store (the
+# tasks and volunteers demos refer to the points demo's ids, so it goes first).
+start points "$bin/services/points/civic-points" tcp://127.0.0.1:7001 --demo
+start tasks "$bin/services/tasks/civic-tasks" tcp://127.0.0.1:7002 --demo
+start volunteers "$bin/services/volunteers/civic-volunteers" tcp://127.0.0.1:7003 --demo
+start gateway "$bin/services/gateway/civic-gateway" tcp://127.0.0.1:7000 \
+  --points tcp://127.0.0.1:7001 --tasks tcp://127.0.0.1:7002 --volunteers tcp://127.0.0.1:7003
+# The back ends load their demos once SERVING: wait until the last is in.
+for _ in $(seq 200); do grep -q demo.loaded data/run/volunteers.log 2>/dev/null && break; sleep 0.05; done
 
-export CIVIC_ADDR=tcp://127.0.0.1:7001
+export CIVIC_ADDR=tcp://127.0.0.1:7000 CIVIC_TOKEN_FILE=$PWD/data/gateway/admin.token
 show() { echo; echo "\$ civic $*"; "$civic" "$@"; }
 show health
 show areas list
 show points list --area-id 1 --page-size 8
 show patrols list --local-day "$(date -u -d '+8 hours' +%Y%m%d)" --page-size 5
 show coverage summary
+show problems list --overdue true --page-size 5
+show activities list --page-size 5
 cat <<MSG
 
-civic-points is serving on tcp://127.0.0.1:7001 (data in ./data/points, log in
-./data/run/points.log). Try: export CIVIC_ADDR=tcp://127.0.0.1:7001; $civic --help
-Stop it with: bash scripts/stop.sh
+The gateway is serving on tcp://127.0.0.1:7000 in front of civic-points (:7001),
+civic-tasks (:7002) and civic-volunteers (:7003); data in ./data, logs in ./data/run. The admin token is
+in ./data/gateway/admin.token. Try:
+  export CIVIC_ADDR=tcp://127.0.0.1:7000 CIVIC_TOKEN_FILE=$PWD/data/gateway/admin.token
+  $civic --help
+Stop everything with: bash scripts/stop.sh
 MSG

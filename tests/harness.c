@@ -17,6 +17,33 @@
 
 #include "civic/rpc/v1/rpc.pb-c.h"
 
+// Every server a test started, so that one left running by a failed test
+// (cmocka leaves a test at its first failed assertion) is killed at exit.
+static pid_t live[64];
+
+static void
+kill_live(void)
+{
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i] > 0)
+            kill(live[i], SIGKILL);
+}
+
+static void
+track(pid_t pid, pid_t gone)
+{
+    static int registered;
+    if (!registered) {
+        atexit(kill_live);
+        registered = 1;
+    }
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i] == gone) {
+            live[i] = pid;
+            return;
+        }
+}
+
 int
 th_free_port(void)
 {
@@ -128,11 +155,14 @@ spawn(th_server *s)
         _exit(127);
     }
     s->pid = pid;
+    track(pid, 0);
     if (th_wait_serving(s->url, 15000) == 0)
         return 0;
     int status;
-    if (waitpid(pid, &status, WNOHANG) == pid)
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+        track(0, pid);
         s->pid = 0;
+    }
     return -1;
 }
 
@@ -185,6 +215,7 @@ th_server_term(th_server *s)
     while (civic_now_ms() < until) {
         pid_t r = waitpid(s->pid, &status, WNOHANG);
         if (r == s->pid) {
+            track(0, s->pid);
             s->pid = 0;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 print_log_tail(s);
@@ -205,6 +236,7 @@ th_server_kill(th_server *s)
     kill(s->pid, SIGKILL);
     int status;
     waitpid(s->pid, &status, 0);
+    track(0, s->pid);
     s->pid = 0;
 }
 

@@ -5,6 +5,7 @@
 // to stderr (1 for a failed call, 2 for a usage error).
 #include <errno.h>
 #include <locale.h>
+#include <mbedtls/sha256.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +502,32 @@ csv_free(char **fields, int n)
     free(fields);
 }
 
+// import_key derives a row's idempotency key from the header and every cell
+// of the row (a SHA-256 digest; each cell with its terminating NUL, so cell
+// boundaries count). Fix: the key was "import:FILE:ROW:cells…" cut at 200
+// bytes, so the same rows from a copy of the file, or moved to other lines,
+// were created again, and a row corrected past the cut (a long address
+// first, the grid last) was refused for the retry window ("idempotency-key
+// already used for a different request").
+static void
+import_key(char **head, int nh, char **fields, int nf, char *out, size_t n)
+{
+    mbedtls_sha256_context ctx;
+    unsigned char digest[32];
+    mbedtls_sha256_init(&ctx);
+    mbedtls_sha256_starts_ret(&ctx, 0);
+    for (int i = 0; i < nh; i++)
+        mbedtls_sha256_update_ret(&ctx, (const unsigned char *) head[i], strlen(head[i]) + 1);
+    mbedtls_sha256_update_ret(&ctx, (const unsigned char *) "\n", 1);
+    for (int i = 0; i < nf; i++)
+        mbedtls_sha256_update_ret(&ctx, (const unsigned char *) fields[i], strlen(fields[i]) + 1);
+    mbedtls_sha256_finish_ret(&ctx, digest);
+    mbedtls_sha256_free(&ctx);
+    size_t o = (size_t) snprintf(out, n, "import-");
+    for (size_t i = 0; i < sizeof digest && o + 2 < n; i++)
+        o += (size_t) snprintf(out + o, n - o, "%02x", digest[i]);
+}
+
 static int
 run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor *md, const char *file)
 {
@@ -518,7 +545,9 @@ run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor 
     // A UTF-8 byte order mark, as spreadsheets write, is not part of the name.
     if (strncmp(head[0], "\xef\xbb\xbf", 3) == 0)
         memmove(head[0], head[0] + 3, strlen(head[0]) - 2);
-    int failed = 0, row = 1;
+    // blank counts empty lines: skipped, so neither imported nor failed.
+    // (Fix: they were counted in "imported N of M rows" as imported.)
+    int failed = 0, row = 1, blank = 0;
     char **fields, err[512], path[300];
     int nf;
     printf("%-5s %-20s %-8s %s\n", "ROW", "STATUS", "ID", "MESSAGE");
@@ -526,6 +555,7 @@ run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor 
         row++;
         if (nf == 1 && fields[0][0] == '\0') {
             csv_free(fields, nf);
+            blank++;
             continue;
         }
         ProtobufCMessage *req = civic_msg_new(md->input);
@@ -540,16 +570,10 @@ run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor 
             }
         }
         if (!bad) {
-            // The key is the row's content: importing the same file again
+            // The key is the row's content: importing the same rows again
             // within the retry window creates nothing twice.
-            char idem[600];
-            snprintf(idem, sizeof idem, "import:%s:%d", file, row);
-            for (int i = 0; i < nf; i++) {
-                size_t l = strlen(idem);
-                snprintf(idem + l, sizeof idem - l, ":%s", fields[i]);
-            }
-            if (strlen(idem) > 200)
-                idem[200] = '\0';
+            char idem[80];
+            import_key(head, nh, fields, nf, idem, sizeof idem);
             ProtobufCMessage *resp = NULL;
             civic_status st;
             if (call(ch, c->method, req, md->output, &resp, 1, idem, &st) != 0) {
@@ -574,7 +598,7 @@ run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor 
     csv_free(head, nh);
     if (f != stdin)
         fclose(f);
-    fprintf(stderr, "civic: imported %d of %d rows\n", row - 1 - failed, row - 1);
+    fprintf(stderr, "civic: imported %d of %d rows\n", row - 1 - blank - failed, row - 1 - blank);
     return failed ? 1 : 0;
 }
 

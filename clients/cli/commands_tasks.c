@@ -1,11 +1,49 @@
 // The tasks service's `civic <resource> <verb>` commands (see commands_points.c
-// for the pattern). Empty until the service lands.
+// for the pattern): problems from report to close-out, and their history.
 #include <stddef.h>
 
+#include "civic/tasks/v1/tasks.pb-c.h"
 #include "cli.h"
 
+#define T "/civic.tasks.v1.TasksService/"
+
 static const cli_cmd cmds[] = {
+    {"problems", "report", T "ReportProblem", "", NULL, CMD_WRITE, NULL,
+     "point=point_id,area=area_id,grid=grid_id,photo=before_photos,after-photo=after_photos,"
+     "fixed=fixed_on_spot,recurrence=recurrence_of",
+     "Report a problem: --point-id, --area-id, --grid-id, --category, --description, --source, "
+     "--severity, --photo URI (repeat), --recurrence-of ID, --allow-duplicate true; fixed on the "
+     "spot: --fixed-on-spot true --after-photo URI"},
+    {"problems", "get", T "GetProblem", "", "id", 0, NULL, NULL, "Show a problem: ID"},
+    {"problems", "list", T "ListProblems", "", NULL, CMD_LIST, NULL,
+     "point=point_id,area=area_id,grid=grid_id,unit=unit_id",
+     "List problems by deadline: --state, --area-id, --grid-id, --point-id, --unit-id, "
+     "--category, --overdue true [--as-of TIME]"},
+    {"problems", "assign", T "AssignProblem", "", "id", CMD_WRITE, NULL, "unit=unit_id",
+     "Give a REPORTED problem to a unit: ID --unit-id N --deadline TIME [--note]"},
+    {"problems", "reassign", T "ReassignProblem", "", "id", CMD_WRITE, NULL, "unit=unit_id",
+     "Give it to another unit: ID --unit-id N --deadline TIME --reason TEXT"},
+    {"problems", "extend", T "ExtendProblemDeadline", "", "id", CMD_WRITE, NULL, NULL,
+     "Move the deadline later: ID --deadline TIME --reason TEXT"},
+    {"problems", "start", T "StartProblem", "", "id", CMD_WRITE, NULL, NULL,
+     "The assigned unit starts work: ID [--note]"},
+    {"problems", "submit", T "SubmitProblem", "", "id", CMD_WRITE, NULL, "photo=after_photos",
+     "The assigned unit reports it fixed: ID --note TEXT --photo URI (repeat)"},
+    {"problems", "verify", T "VerifyProblem", "", "id", CMD_WRITE, NULL, NULL,
+     "Verify the fix and close it out (销号): ID [--note]"},
+    {"problems", "reject", T "RejectProblem", "", "id", CMD_WRITE, NULL, NULL,
+     "Send the fix back for rework (返工): ID --reason TEXT"},
+    {"problems", "duplicate", T "MarkProblemDuplicate", "", "id", CMD_WRITE, NULL, "of=duplicate_of",
+     "Mark it a duplicate: ID --duplicate-of ID [--note]"},
+    {"problems", "invalidate", T "MarkProblemInvalid", "", "id", CMD_WRITE, NULL, NULL,
+     "Mark it no problem: ID --reason TEXT"},
+    {"problems", "cancel", T "CancelProblem", "", "id", CMD_WRITE, NULL, NULL,
+     "Withdraw an open problem (admin): ID --reason TEXT"},
+    {"problems", "history", T "ListProblemHistory", "", "id", CMD_LIST, NULL, NULL,
+     "Every transition of a problem, oldest first: ID"},
+    {"problems", "events", T "ListEvents", "", NULL, 0, NULL, "after=after_seq",
+     "The tasks service's event log: --after-seq N, --page-size"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL},
 };
 
-const cli_table cli_tasks = {NULL, cmds};
+const cli_table cli_tasks = {&civic__tasks__v1__tasks_service__descriptor, cmds};

@@ -21,6 +21,8 @@ typedef struct rule {
 } rule;
 
 #define PTS "/civic.points.v1.PointsService/"
+#define TSK "/civic.tasks.v1.TasksService/"
+#define VOL "/civic.volunteers.v1.VolunteersService/"
 
 static const rule rules[] = {
     {PTS "CreateArea", A},
@@ -41,6 +43,46 @@ static const rule rules[] = {
     {PTS "GetCoverage", ALL},
     {PTS "GetCoverageSummary", ALL},
     {PTS "ListEvents", A},
+    {TSK "ReportProblem", A | I | V},
+    {TSK "GetProblem", ALL},
+    {TSK "ListProblems", ALL},
+    {TSK "AssignProblem", A | I},
+    {TSK "ReassignProblem", A | I},
+    {TSK "ExtendProblemDeadline", A | I},
+    {TSK "StartProblem", U},
+    {TSK "SubmitProblem", U},
+    {TSK "VerifyProblem", A | I},
+    {TSK "RejectProblem", A | I},
+    {TSK "MarkProblemDuplicate", A | I},
+    {TSK "MarkProblemInvalid", A | I},
+    {TSK "CancelProblem", A},
+    {TSK "ListProblemHistory", ALL},
+    {TSK "ListEvents", A | I},
+    {VOL "RegisterVolunteer", A},
+    {VOL "GetVolunteer", ALL},
+    {VOL "ListVolunteers", ALL},
+    {VOL "UpdateVolunteer", A | V},
+    {VOL "DeactivateVolunteer", A | V},
+    {VOL "AnonymiseVolunteer", A | V},
+    {VOL "CreateActivity", A},
+    {VOL "GetActivity", ALL},
+    {VOL "ListActivities", ALL},
+    {VOL "UpdateActivity", A},
+    {VOL "CancelActivity", A},
+    {VOL "SignUp", A | V},
+    {VOL "GetSignup", ALL},
+    {VOL "ListSignups", ALL},
+    {VOL "CancelSignup", A | V},
+    {VOL "CheckIn", A | V},
+    {VOL "CheckOut", A | V},
+    {VOL "GetHours", ALL},
+    {VOL "ListHours", ALL},
+    {VOL "CorrectHours", A},
+    {VOL "DeclineHours", A},
+    {VOL "GetVolunteerTotals", ALL},
+    {VOL "RankHours", ALL},
+    {VOL "GetAreaSummary", ALL},
+    {VOL "ListEvents", A},
 };
 
 unsigned

@@ -67,6 +67,7 @@ struct rt_server {
     int n_ctxs;
     atomic_int serving;
     atomic_int stopping;
+    atomic_int closing; // contexts must not re-arm: the socket is going
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int inflight;
@@ -678,9 +679,18 @@ on_request(rt_ctx *c, nng_msg *m)
     c->call.server = srv;
     c->call.service = srv->state;
     c->call.request_id = "";
+    // A call counts as in flight from here until its reply is sent. Once the
+    // stop has seen none in flight the socket is closing: a request that
+    // slips in after that is dropped unanswered, never half-sent.
     pthread_mutex_lock(&srv->mu);
-    srv->inflight++;
+    int closing = atomic_load(&srv->closing);
+    if (!closing)
+        srv->inflight++;
     pthread_mutex_unlock(&srv->mu);
+    if (closing) {
+        nng_msg_free(m);
+        return;
+    }
 
     Civic__Rpc__V1__Request *req =
         civic__rpc__v1__request__unpack(&c->arena.pb, nng_msg_len(m), nng_msg_body(m));
@@ -832,6 +842,7 @@ ctx_cb(void *arg)
 {
     rt_ctx *c = arg;
     int rv = nng_aio_result(c->aio);
+    int closing = atomic_load(&c->srv->closing);
     if (c->state == C_SEND) {
         if (rv != 0) {
             nng_msg_free(nng_aio_get_msg(c->aio));
@@ -839,16 +850,21 @@ ctx_cb(void *arg)
         }
         rt_arena_reset(&c->arena);
         call_end(c->srv);
-        if (rv == NNG_ECLOSED)
+        if (rv == NNG_ECLOSED || closing)
             return;
         ctx_recv(c);
         return;
     }
     // C_RECV
     if (rv != 0) {
-        if (rv == NNG_ECLOSED)
+        if (rv == NNG_ECLOSED || closing)
             return;
         ctx_recv(c);
+        return;
+    }
+    if (closing) {
+        nng_msg_free(nng_aio_get_msg(c->aio));
+        nng_aio_set_msg(c->aio, NULL);
         return;
     }
     nng_msg *m = nng_aio_get_msg(c->aio);
@@ -974,6 +990,68 @@ rt_server_set_serving(rt_server *srv, int serving)
     atomic_store(&srv->serving, serving);
 }
 
+// What a stuck nng_close still uses, kept reachable (not leaked) until exit.
+static void *abandoned[2];
+
+typedef struct closer {
+    nng_socket sock;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} closer;
+
+static void *
+close_main(void *arg)
+{
+    closer *c = arg;
+    nng_close(c->sock);
+    pthread_mutex_lock(&c->mu);
+    c->done = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+// close_bounded closes sock, waiting at most ms. Returns 0 when closed, -1
+// when it timed out (the closer thread and its state are then abandoned).
+static int
+close_bounded(nng_socket sock, int ms)
+{
+    closer *c = calloc(1, sizeof *c);
+    c->sock = sock;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, close_main, c) != 0) {
+        nng_close(sock);
+        free(c);
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+        ;
+    int done = c->done;
+    pthread_mutex_unlock(&c->mu);
+    if (!done) {
+        abandoned[0] = c; // still in use by the stuck thread
+        pthread_detach(t);
+        return -1;
+    }
+    pthread_join(t, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+    return 0;
+}
+
 void
 rt_server_stop(rt_server *srv)
 {
@@ -988,11 +1066,23 @@ rt_server_stop(rt_server *srv)
             break;
     if (srv->inflight > 0)
         rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", srv->inflight);
+    atomic_store(&srv->closing, 1);
     srv->worker_stop = 1;
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->worker, NULL);
-    nng_close(srv->sock);
+    // Every call is answered. Closing the socket ends the contexts'
+    // receives (their callbacks see closing and do not re-arm). nng 1.5.2's
+    // nng_close can deadlock in its reaper (nanomsg/nng#1543, fixed later),
+    // so it runs on a thread of its own with a bound: past it the process is
+    // exiting anyway, and the server is left allocated rather than freed
+    // under nng's feet.
+    if (close_bounded(srv->sock, 5000) != 0) {
+        abandoned[1] = srv;
+        rt_log(RT_LOG_WARN, "server.close_timeout",
+               "message=\"nng_close did not finish (nng#1543); calls were all answered\"");
+        return;
+    }
     for (int i = 0; i < srv->n_ctxs; i++)
         nng_aio_stop(srv->ctxs[i].aio);
     for (int i = 0; i < srv->n_ctxs; i++) {

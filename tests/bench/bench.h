@@ -24,6 +24,8 @@ typedef struct bench_mode {
 
 // Each table ends with an entry whose name is NULL.
 extern const bench_mode bench_points_modes[];
+extern const bench_mode bench_tasks_modes[];
+extern const bench_mode bench_volunteers_modes[];
 extern const bench_mode *const bench_mode_tables[];
 
 // bench_call makes one synchronous call for fixtures; returns the status

@@ -34,11 +34,36 @@ start_points() { # NAME EXTRA-ARGS…: starts civic-points, sets URL_NAME and PI
   wait_serving "tcp://127.0.0.1:$p"
 }
 
+start_tasks() { # NAME EXTRA-ARGS…: starts civic-tasks, sets URL_NAME and PID_NAME
+  local name=$1; shift
+  local p; p=$(port)
+  "$build/services/tasks/civic-tasks" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
+    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
+  pids+=($!)
+  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
+  wait_serving "tcp://127.0.0.1:$p"
+}
+
+start_volunteers() { # NAME EXTRA-ARGS…: starts civic-volunteers, sets URL_NAME and PID_NAME
+  local name=$1; shift
+  local p; p=$(port)
+  "$build/services/volunteers/civic-volunteers" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
+    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
+  pids+=($!)
+  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
+  wait_serving "tcp://127.0.0.1:$p"
+}
+
 ep=$(port)
 "$bench" echo-server --listen "tcp://127.0.0.1:$ep" & pids+=($!); echo_pid=$!
 echo_url="tcp://127.0.0.1:$ep"
 start_points main
 start_points one --batch-max 1
+start_tasks tasks
+start_tasks tasks_one --batch-max 1
+# Sign-ups: a pair (normal, batch-of-one) per mode, since each run's
+# idempotency keys start again at b0.
+for n in vol_one vol_many; do start_volunteers $n; start_volunteers ${n}_b1 --batch-max 1; done
 # The gateway in front of the first points service (no other back ends).
 gp=$(port)
 "$build/services/gateway/civic-gateway" --listen "tcp://127.0.0.1:$gp" --data "$tmp/gateway" \
@@ -64,6 +89,17 @@ run --label writes-64 --addr "$URL_main" --mode create-area --inflight 64 --serv
 run --label writes-64-batch1 --addr "$URL_one" --mode create-area --inflight 64 --server-pid "$PID_one"
 run --label patrols-64 --addr "$URL_main" --mode record-patrol --inflight 64 --server-pid "$PID_main"
 run --label patrols-64-batch1 --addr "$URL_one" --mode record-patrol --inflight 64 --server-pid "$PID_one"
+run --label reports-64 --addr "$URL_tasks" --mode report-problem --inflight 64 --server-pid "$PID_tasks"
+run --label reports-64-batch1 --addr "$URL_tasks_one" --mode report-problem --inflight 64 --server-pid "$PID_tasks_one"
+run --label assigns-64 --addr "$URL_tasks" --mode assign-problem --inflight 64 --server-pid "$PID_tasks"
+run --label assigns-64-batch1 --addr "$URL_tasks_one" --mode assign-problem --inflight 64 --server-pid "$PID_tasks_one"
+# Volunteers registered per sign-up run (each call is a new sign-up for up to 32 times as many).
+nvol=4000; if [ "$dur" = "0.3" ]; then nvol=500; fi
+export CIVIC_BENCH_VOLUNTEERS=$nvol
+run --label signup-one-64 --addr "$URL_vol_one" --mode signup-one --inflight 64 --server-pid "$PID_vol_one"
+run --label signup-one-64-batch1 --addr "$URL_vol_one_b1" --mode signup-one --inflight 64 --server-pid "$PID_vol_one_b1"
+run --label signup-many-64 --addr "$URL_vol_many" --mode signup-many --inflight 64 --server-pid "$PID_vol_many"
+run --label signup-many-64-batch1 --addr "$URL_vol_many_b1" --mode signup-many --inflight 64 --server-pid "$PID_vol_many_b1"
 
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
@@ -85,12 +121,20 @@ line("GetPoint p50 µs via gateway, 1 in flight, vs direct", "gw-getpoint-1", "g
 line("GetPoint p50 µs via gateway, 32 in flight, vs direct", "gw-getpoint-32", "getpoint-32", "p50_us", "<= 2")
 line("durable writes/s, 64 in flight, vs batch-of-one", "writes-64", "writes-64-batch1")
 line("check-ins/s, 64 in flight, vs batch-of-one", "patrols-64", "patrols-64-batch1", "calls_per_s", ">= 5")
+line("reports/s 64 in flight vs batch-of-one", "reports-64", "reports-64-batch1")
+line("assigns/s 64 in flight vs batch-of-one", "assigns-64", "assigns-64-batch1")
+line("sign-ups/s, 64 in flight on one activity vs batch-of-one", "signup-one-64", "signup-one-64-batch1", "calls_per_s", ">= 3")
+line("sign-ups/s, 64 in flight spread over many vs batch-of-one", "signup-many-64", "signup-many-64-batch1")
 bad = [r["label"] for r in rows.values() if r["calls"] == 0]
 if bad:
     print("no calls completed in:", ", ".join(bad)); sys.exit(1)
 PY
 # The writer's batches, from each server's own account at a clean stop.
-for n in main one; do
+for n in main one tasks tasks_one; do
+  pid=$(eval echo "\$PID_$n"); kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  echo "writer ($n): $(grep -o 'batches=.*' "$tmp/$n.log" | tail -1)"
+done
+for n in vol_one vol_one_b1 vol_many vol_many_b1; do
   pid=$(eval echo "\$PID_$n"); kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   echo "writer ($n): $(grep -o 'batches=.*' "$tmp/$n.log" | tail -1)"
 done

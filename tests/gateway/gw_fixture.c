@@ -27,8 +27,14 @@ gw_fixture_start(gw_fixture *f, const char *const *points_args)
         pargs[n++] = points_args[i];
     pargs[n] = NULL;
     th_server_start(&f->points, CIVIC_POINTS_BIN, pargs);
+    const char *kargs[] = {keyarg, NULL};
+    th_server_start(&f->tasks, CIVIC_TASKS_BIN, kargs);
+    th_server_start(&f->volunteers, CIVIC_VOLUNTEERS_BIN, kargs);
+    char tsk[128], vol[128];
     snprintf(pts, sizeof pts, "--points=%s", f->points.url);
-    const char *gargs[] = {keyarg, pts, "--tasks=", "--volunteers=", "--probe-ms=1000", NULL};
+    snprintf(tsk, sizeof tsk, "--tasks=%s", f->tasks.url);
+    snprintf(vol, sizeof vol, "--volunteers=%s", f->volunteers.url);
+    const char *gargs[] = {keyarg, pts, tsk, vol, "--probe-ms=1000", NULL};
     th_server_start(&f->gateway, CIVIC_GATEWAY_BIN, gargs);
     // The gateway serves before its back ends are connected (they may start
     // later); the tests want them connected.
@@ -37,24 +43,29 @@ gw_fixture_start(gw_fixture *f, const char *const *points_args)
     civic_channel *ch;
     civic_status st;
     assert_ok(civic_channel_open(&ch, url, NULL, &st));
+    static const char *const backends[] = {"civic.points.v1.PointsService", "civic.tasks.v1.TasksService",
+                                           "civic.volunteers.v1.VolunteersService"};
     int up = 0;
-    for (int64_t until = civic_now_ms() + 15000; !up && civic_now_ms() < until;) {
+    for (int64_t until = civic_now_ms() + 15000; up < 3 && civic_now_ms() < until;) {
         Civic__Rpc__V1__CheckRequest req = CIVIC__RPC__V1__CHECK_REQUEST__INIT;
-        req.service = "civic.points.v1.PointsService";
+        req.service = (char *) (uintptr_t) backends[up];
         ProtobufCMessage *resp = NULL;
         civic_call_opts o = {.read = 1, .timeout_ms = 1000};
+        int serving = 0;
         if (civic_call(ch, "/civic.rpc.v1.HealthService/Check", &req.base,
                        &civic__rpc__v1__check_response__descriptor, &resp, &o, &st) == 0)
-            up = ((Civic__Rpc__V1__CheckResponse *) resp)->status ==
-                 CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING;
+            serving = ((Civic__Rpc__V1__CheckResponse *) resp)->status ==
+                      CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING;
         protobuf_c_message_free_unpacked(resp, NULL);
         struct timespec d = {0, 50 * 1000000};
-        if (!up)
+        if (serving)
+            up++;
+        else
             nanosleep(&d, NULL);
     }
     civic_channel_close(ch);
-    if (!up)
-        fail_msg("the gateway never reached civic-points");
+    if (up < 3)
+        fail_msg("the gateway never reached %s", backends[up]);
     char path[400];
     snprintf(path, sizeof path, "%s/data/admin.token", f->gateway.dir);
     FILE *t = fopen(path, "r");
@@ -69,6 +80,8 @@ gw_fixture_stop(gw_fixture *f)
 {
     th_server_cleanup(&f->gateway);
     th_server_cleanup(&f->points);
+    th_server_cleanup(&f->tasks);
+    th_server_cleanup(&f->volunteers);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)

@@ -8,7 +8,7 @@
 typedef struct gw_fixture {
     char dir[256];
     char key[300];
-    th_server points, gateway;
+    th_server points, tasks, volunteers, gateway;
     char admin[128]; // the admin token
 } gw_fixture;
 

@@ -229,12 +229,19 @@ test_backend_killed(void **state)
     assert_int_equal(t.done, 8);
     assert_int_equal(t.other, 0);
     assert_true(t.unavailable + t.deadline + t.ok == 8);
-    assert_true(t.worst_ms <= 3000 + 500); // within the deadline, never a hang
-    // The gateway itself goes on, and calls to the dead back end fail fast.
+    assert_true(t.worst_ms <= 3000 + 1500); // within the deadline (and scheduling slack), never a hang
+    // The gateway itself goes on, and so do the other back ends.
     assert_ok(who_am_i(admin));
+    civic_reply rep;
+    civic_call_opts lo = {.timeout_ms = 3000, .read = 1};
+    assert_ok(civic_call_raw(admin, "/civic.tasks.v1.TasksService/ListProblems", "", 0, &lo, &rep));
+    civic_reply_fini(&rep);
+    assert_ok(civic_call_raw(admin, "/civic.volunteers.v1.VolunteersService/ListActivities", "", 0, &lo, &rep));
+    civic_reply_fini(&rep);
+    // Calls to the dead back end fail fast.
     int64_t took;
-    assert_code(get_point(admin, point, 3000, &took), CIVIC_UNAVAILABLE);
-    assert_true(took < 1000);
+    assert_code(get_point(admin, point, 10000, &took), CIVIC_UNAVAILABLE);
+    assert_true(took < 5000); // at once, not at the 10 s deadline
     // Restarted, the back end serves through the same gateway again.
     th_server_restart(&f.points);
     wait_ok(admin, point);
@@ -256,8 +263,12 @@ test_backend_stopped(void **state)
     // A stopped process keeps its connection: the call runs into its deadline
     // (or, once the prober has closed the dead connection, fails fast).
     assert_true(code == CIVIC_DEADLINE_EXCEEDED || code == CIVIC_UNAVAILABLE);
-    assert_true(took <= 1000 + 300);
+    assert_true(took <= 1000 + 1500); // the deadline, plus scheduling slack
     assert_ok(who_am_i(admin));
+    civic_reply rep;
+    civic_call_opts lo = {.timeout_ms = 3000, .read = 1};
+    assert_ok(civic_call_raw(admin, "/civic.tasks.v1.TasksService/ListProblems", "", 0, &lo, &rep));
+    civic_reply_fini(&rep);
     kill(f.points.pid, SIGCONT);
     wait_ok(admin, point);
     civic_channel_close(admin);

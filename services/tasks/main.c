@@ -1,0 +1,24 @@
+// civic-tasks: problems from report to close-out, with their audit trail.
+#include "tasks.h"
+
+static const rt_service_def *const services[] = {&tasks_service_def};
+
+int
+main(int argc, char **argv)
+{
+    const rt_app app = {
+        .name = "civic-tasks",
+        .about = "The civicgrid tasks service: problems, their rectification and close-out.",
+        .default_listen = "tcp://127.0.0.1:7002",
+        .default_data = "./data/tasks",
+        .default_admin = "127.0.0.1:9002",
+        .services = services,
+        .n_services = 1,
+        .dbs = tasks_dbs,
+        .schema_version = 1,
+        .init = tasks_init,
+        .fini = tasks_fini,
+        .ready = tasks_ready,
+    };
+    return rt_main(&app, argc, argv);
+}

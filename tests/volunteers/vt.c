@@ -1,0 +1,167 @@
+// Helpers for the volunteers service's tests (see vt.h).
+#include "vt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "volunteers.h"
+
+int64_t
+vt_now_s(void)
+{
+    return (int64_t) time(NULL);
+}
+
+int
+vt_call(civic_channel *ch, const char *principal, const char *role, const char *method,
+        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out, ProtobufCMessage **resp,
+        const char *idem, civic_status *st)
+{
+    civic_status local;
+    const char *md[4] = {"x-civic-principal", principal, "x-civic-role", role};
+    civic_call_opts o = {.timeout_ms = 30000,
+                         .idempotency_key = idem,
+                         .metadata = md,
+                         .n_metadata = role ? 2 : 0};
+    *resp = NULL;
+    return civic_call(ch, method, req, out, resp, &o, st ? st : &local);
+}
+
+uint64_t
+vt_volunteer(civic_channel *ch, int n, const char *phone, uint64_t area_id)
+{
+    Civic__Volunteers__V1__RegisterVolunteerRequest req =
+        CIVIC__VOLUNTEERS__V1__REGISTER_VOLUNTEER_REQUEST__INIT;
+    Civic__Volunteers__V1__Volunteer v = CIVIC__VOLUNTEERS__V1__VOLUNTEER__INIT;
+    char name[32], ph[16];
+    snprintf(name, sizeof name, "测试志愿者%d", n);
+    snprintf(ph, sizeof ph, "1390%07d", n);
+    v.name = name;
+    v.phone = phone ? (char *) (uintptr_t) phone : ph;
+    v.kind = 1 + n % 5;
+    v.area_id = area_id;
+    v.community = "测试社区";
+    v.consent = 1;
+    req.volunteer = &v;
+    ProtobufCMessage *r;
+    civic_status st;
+    int rc = vt_call(ch, NULL, NULL, VT "RegisterVolunteer", &req.base,
+                     &civic__volunteers__v1__register_volunteer_response__descriptor, &r, NULL, &st);
+    if (rc != 0)
+        fail_msg("RegisterVolunteer %d: %s %s", n, civic_code_name(rc), st.message);
+    uint64_t id = ((Civic__Volunteers__V1__RegisterVolunteerResponse *) r)->volunteer->id;
+    protobuf_c_message_free_unpacked(r, NULL);
+    return id;
+}
+
+uint64_t
+vt_activity(civic_channel *ch, uint64_t area_id, int64_t start_s, int64_t end_s, int capacity)
+{
+    Civic__Volunteers__V1__CreateActivityRequest req = CIVIC__VOLUNTEERS__V1__CREATE_ACTIVITY_REQUEST__INIT;
+    Civic__Volunteers__V1__Activity a = CIVIC__VOLUNTEERS__V1__ACTIVITY__INIT;
+    Google__Protobuf__Timestamp s = GOOGLE__PROTOBUF__TIMESTAMP__INIT, e = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    s.seconds = start_s;
+    e.seconds = end_s;
+    a.title = "测试三清行动";
+    a.kind = CIVIC__VOLUNTEERS__V1__ACTIVITY_KIND__ACTIVITY_KIND_THREE_CLEARS;
+    a.area_id = area_id;
+    a.start_time = &s;
+    a.end_time = &e;
+    a.capacity = capacity;
+    req.activity = &a;
+    ProtobufCMessage *r;
+    civic_status st;
+    int rc = vt_call(ch, NULL, NULL, VT "CreateActivity", &req.base,
+                     &civic__volunteers__v1__create_activity_response__descriptor, &r, NULL, &st);
+    if (rc != 0)
+        fail_msg("CreateActivity: %s %s", civic_code_name(rc), st.message);
+    uint64_t id = ((Civic__Volunteers__V1__CreateActivityResponse *) r)->activity->id;
+    protobuf_c_message_free_unpacked(r, NULL);
+    return id;
+}
+
+int
+vt_signup(civic_channel *ch, uint64_t volunteer, uint64_t activity, const char *idem,
+          Civic__Volunteers__V1__Signup **out, civic_status *st)
+{
+    Civic__Volunteers__V1__SignUpRequest req = CIVIC__VOLUNTEERS__V1__SIGN_UP_REQUEST__INIT;
+    req.activity_id = activity;
+    req.volunteer_id = volunteer;
+    char p[24];
+    snprintf(p, sizeof p, "%llu", (unsigned long long) volunteer);
+    ProtobufCMessage *r;
+    int rc = vt_call(ch, p, "volunteer", VT "SignUp", &req.base,
+                     &civic__volunteers__v1__sign_up_response__descriptor, &r, idem, st);
+    *out = NULL;
+    if (rc == 0) {
+        Civic__Volunteers__V1__SignUpResponse *sr = (Civic__Volunteers__V1__SignUpResponse *) r;
+        *out = sr->signup;
+        sr->signup = NULL;
+        protobuf_c_message_free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+size_t
+vt_list_signups(civic_channel *ch, uint64_t activity, Civic__Volunteers__V1__Signup ***out)
+{
+    size_t n = 0;
+    char token[512] = "";
+    *out = NULL;
+    do {
+        Civic__Volunteers__V1__ListSignupsRequest req = CIVIC__VOLUNTEERS__V1__LIST_SIGNUPS_REQUEST__INIT;
+        req.activity_id = activity;
+        req.page_size = 37; // pages that end mid-waitlist
+        req.page_token = token;
+        ProtobufCMessage *r;
+        civic_status st;
+        int rc = vt_call(ch, NULL, NULL, VT "ListSignups", &req.base,
+                         &civic__volunteers__v1__list_signups_response__descriptor, &r, NULL, &st);
+        if (rc != 0)
+            fail_msg("ListSignups: %s %s", civic_code_name(rc), st.message);
+        Civic__Volunteers__V1__ListSignupsResponse *lr = (Civic__Volunteers__V1__ListSignupsResponse *) r;
+        *out = realloc(*out, (n + lr->n_signups + 1) * sizeof **out);
+        for (size_t i = 0; i < lr->n_signups; i++) {
+            (*out)[n++] = lr->signups[i];
+            lr->signups[i] = NULL;
+        }
+        lr->n_signups = 0;
+        snprintf(token, sizeof token, "%s", lr->next_page_token);
+        protobuf_c_message_free_unpacked(r, NULL);
+    } while (token[0] != '\0');
+    return n;
+}
+
+void
+vt_signups_free(Civic__Volunteers__V1__Signup **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(&v[i]->base, NULL);
+    free(v);
+}
+
+void
+vt_audit(const char *dir)
+{
+    rt_store *st;
+    char err[512] = "";
+    rt_store_opts o = {.dbs = volunteers_dbs, .schema_version = 1};
+    if (rt_store_open(&st, dir, &o, err, sizeof err) != 0)
+        fail_msg("open %s: %s", dir, err);
+    vol_svc s;
+    vol_svc_open(&s, st, 480);
+    rt_arena a;
+    rt_arena_init(&a, 64u << 20);
+    rt_txn t;
+    MDB_txn *cache = NULL;
+    assert_int_equal(rt_read_begin(st, &t, &a, &cache), 0);
+    int rc = vol_check_indexes(&t, &s, err, sizeof err);
+    rt_read_end(&t, &cache);
+    rt_read_release(&cache);
+    rt_arena_fini(&a);
+    rt_store_close(st);
+    if (rc != 0)
+        fail_msg("audit: %s", err);
+}
