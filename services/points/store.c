@@ -138,30 +138,6 @@ points_key_day(rt_key *k, int32_t day, uint64_t id)
 
 // --- records ---
 
-static void *
-record_get(rt_txn *t, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *what,
-           uint64_t id, const char *field)
-{
-    rt_key k;
-    void *rec = NULL;
-    points_key_id(&k, id);
-    int rc = rt_get_msg(t, db, k.b, k.len, desc, &rec);
-    if (rc == MDB_NOTFOUND && field != NULL)
-        rt_txn_fail(t, CIVIC_NOT_FOUND, "%s: no %s %llu", field, what, (unsigned long long) id);
-    else if (rc == MDB_NOTFOUND)
-        rt_txn_fail(t, CIVIC_INTERNAL, "an index names %s %llu, which does not exist", what,
-                    (unsigned long long) id);
-    return rc == 0 ? rec : NULL;
-}
-
-static void
-record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec)
-{
-    rt_key k;
-    points_key_id(&k, id);
-    rt_put_msg(t, db, k.b, k.len, rec);
-}
-
 // index_move makes the index entry from (NULL: none) become to; an entry
 // whose key did not change is left alone.
 static void
@@ -242,32 +218,32 @@ coverage_move(rt_txn *t, const points_svc *s, uint64_t id, const points_point *f
 points_area *
 points_area_get(rt_txn *t, const points_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->areas, &civic__points__v1__area__descriptor, "area", id, field);
+    return rt_record_get(t, s->areas, &civic__points__v1__area__descriptor, "area", id, field);
 }
 
 points_unit *
 points_unit_get(rt_txn *t, const points_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->units, &civic__points__v1__unit__descriptor, "unit", id, field);
+    return rt_record_get(t, s->units, &civic__points__v1__unit__descriptor, "unit", id, field);
 }
 
 points_point *
 points_point_get(rt_txn *t, const points_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->points, &civic__points__v1__point__descriptor, "point", id, field);
+    return rt_record_get(t, s->points, &civic__points__v1__point__descriptor, "point", id, field);
 }
 
 points_patrol *
 points_patrol_get(rt_txn *t, const points_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->patrols, &civic__points__v1__patrol__descriptor, "patrol", id, field);
+    return rt_record_get(t, s->patrols, &civic__points__v1__patrol__descriptor, "patrol", id, field);
 }
 
 void
 points_area_put(rt_txn *t, const points_svc *s, const points_area *a, const points_area *old)
 {
     rt_key k, ok;
-    record_put(t, s->areas, a->id, &a->base);
+    rt_record_put(t, s->areas, a->id, &a->base);
     points_key_area_parent(&k, a);
     if (old != NULL)
         points_key_area_parent(&ok, old);
@@ -278,7 +254,7 @@ void
 points_unit_put(rt_txn *t, const points_svc *s, const points_unit *u, const points_unit *old)
 {
     rt_key k, ok;
-    record_put(t, s->units, u->id, &u->base);
+    rt_record_put(t, s->units, u->id, &u->base);
     points_key_unit_area(&k, u);
     if (old != NULL)
         points_key_unit_area(&ok, old);
@@ -289,7 +265,7 @@ void
 points_point_put(rt_txn *t, const points_svc *s, const points_point *p, const points_point *old)
 {
     rt_key k, ok;
-    record_put(t, s->points, p->id, &p->base);
+    rt_record_put(t, s->points, p->id, &p->base);
     points_key_point_grid(&k, p);
     if (old != NULL)
         points_key_point_grid(&ok, old);
@@ -321,7 +297,7 @@ void
 points_patrol_put(rt_txn *t, const points_svc *s, const points_patrol *p)
 {
     rt_key k;
-    record_put(t, s->patrols, p->id, &p->base);
+    rt_record_put(t, s->patrols, p->id, &p->base);
     points_key_patrol_point(&k, p);
     index_move(t, s->patrols_by_point, NULL, &k);
     points_key_patrol_day(&k, p);

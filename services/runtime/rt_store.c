@@ -208,6 +208,30 @@ rt_put_msg(rt_txn *t, MDB_dbi db, const void *key, size_t klen, const ProtobufCM
         protobuf_c_message_pack(msg, v.mv_data);
 }
 
+void *
+rt_record_get(rt_txn *t, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *what,
+              uint64_t id, const char *field)
+{
+    unsigned char k[8];
+    void *rec = NULL;
+    rt_be64_put(k, id);
+    int rc = rt_get_msg(t, db, k, 8, desc, &rec);
+    if (rc == MDB_NOTFOUND && field != NULL)
+        rt_txn_fail(t, CIVIC_NOT_FOUND, "%s: no %s %llu", field, what, (unsigned long long) id);
+    else if (rc == MDB_NOTFOUND)
+        rt_txn_fail(t, CIVIC_INTERNAL, "an index names %s %llu, which does not exist", what,
+                    (unsigned long long) id);
+    return rc == 0 ? rec : NULL;
+}
+
+void
+rt_record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec)
+{
+    unsigned char k[8];
+    rt_be64_put(k, id);
+    rt_put_msg(t, db, k, 8, rec);
+}
+
 uint64_t
 rt_seq_next(rt_txn *t, const char *name)
 {

@@ -94,6 +94,17 @@ int rt_get_msg(rt_txn *t, MDB_dbi db, const void *key, size_t klen,
 // rt_put_msg packs msg and stores it under key.
 void rt_put_msg(rt_txn *t, MDB_dbi db, const void *key, size_t klen, const ProtobufCMessage *msg);
 
+// rt_record_get reads the record stored under its big-endian id (the key
+// layout every service uses for its records) into the arena. When there is
+// none it records NOT_FOUND naming field ("point_id: no point 12"), or, with
+// field NULL, INTERNAL (an index names a record that does not exist).
+// Returns the record, or NULL.
+void *rt_record_get(rt_txn *t, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *what,
+                    uint64_t id, const char *field);
+
+// rt_record_put stores rec under its big-endian id.
+void rt_record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec);
+
 // rt_seq_next returns the next value (from 1) of the named id sequence, kept
 // in the meta database. Write transactions only.
 uint64_t rt_seq_next(rt_txn *t, const char *name);

@@ -274,30 +274,6 @@ vol_minutes(int64_t in_ms, int64_t out_ms, int64_t start_ms, int64_t end_ms)
 
 // --- records ---
 
-static void *
-record_get(rt_txn *t, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *what,
-           uint64_t id, const char *field)
-{
-    rt_key k;
-    void *rec = NULL;
-    vol_key_id(&k, id);
-    int rc = rt_get_msg(t, db, k.b, k.len, desc, &rec);
-    if (rc == MDB_NOTFOUND && field != NULL)
-        rt_txn_fail(t, CIVIC_NOT_FOUND, "%s: no %s %llu", field, what, (unsigned long long) id);
-    else if (rc == MDB_NOTFOUND)
-        rt_txn_fail(t, CIVIC_INTERNAL, "an index names %s %llu, which does not exist", what,
-                    (unsigned long long) id);
-    return rc == 0 ? rec : NULL;
-}
-
-static void
-record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec)
-{
-    rt_key k;
-    vol_key_id(&k, id);
-    rt_put_msg(t, db, k.b, k.len, rec);
-}
-
 static int
 key_eq(const rt_key *a, const rt_key *b)
 {
@@ -388,14 +364,14 @@ has_name(const void *r)
 vol_volunteer *
 vol_volunteer_get(rt_txn *t, const vol_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->volunteers, &civic__volunteers__v1__volunteer__descriptor, "volunteer",
+    return rt_record_get(t, s->volunteers, &civic__volunteers__v1__volunteer__descriptor, "volunteer",
                       id, field);
 }
 
 void
 vol_volunteer_put(rt_txn *t, const vol_svc *s, const vol_volunteer *v, const vol_volunteer *old)
 {
-    record_put(t, s->volunteers, v->id, &v->base);
+    rt_record_put(t, s->volunteers, v->id, &v->base);
     move_entry(t, s->vol_by_phone, k_phone, has_phone, v, old);
     move_entry(t, s->vol_by_area, k_vol_area, NULL, v, old);
     move_entry(t, s->vol_by_kind, k_vol_kind, NULL, v, old);
@@ -452,7 +428,7 @@ k_act_kind(rt_key *k, const void *r)
 vol_activity *
 vol_activity_get(rt_txn *t, const vol_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->activities, &civic__volunteers__v1__activity__descriptor, "activity",
+    return rt_record_get(t, s->activities, &civic__volunteers__v1__activity__descriptor, "activity",
                       id, field);
 }
 
@@ -462,7 +438,7 @@ vol_activity_put(rt_txn *t, const vol_svc *s, const vol_activity *a, const vol_a
     // Seat counts are counters, not fields: store the record without them.
     vol_activity rec = *a;
     rec.registered = rec.waitlisted = rec.seats_left = 0;
-    record_put(t, s->activities, a->id, &rec.base);
+    rt_record_put(t, s->activities, a->id, &rec.base);
     move_entry(t, s->act_by_end, k_act_end, NULL, a, old);
     move_entry(t, s->act_by_area, k_act_area, NULL, a, old);
     move_entry(t, s->act_by_kind, k_act_kind, NULL, a, old);
@@ -499,7 +475,7 @@ is_registered(const void *r)
 vol_signup *
 vol_signup_get(rt_txn *t, const vol_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->signups, &civic__volunteers__v1__signup__descriptor, "sign-up", id,
+    return rt_record_get(t, s->signups, &civic__volunteers__v1__signup__descriptor, "sign-up", id,
                       field);
 }
 
@@ -509,7 +485,7 @@ vol_signup_put(rt_txn *t, const vol_svc *s, const vol_signup *su, const vol_sign
     // The position is computed when read, never stored.
     vol_signup rec = *su;
     rec.position = 0;
-    record_put(t, s->signups, su->id, &rec.base);
+    rt_record_put(t, s->signups, su->id, &rec.base);
     move_entry(t, s->su_by_act_vol, k_su_act_vol, NULL, su, old);
     move_entry(t, s->su_by_act_state, k_su_act_state, NULL, su, old);
     move_entry(t, s->su_by_vol, k_su_vol, NULL, su, old);
@@ -572,7 +548,7 @@ k_hours_act(rt_key *k, const void *r)
 vol_hours *
 vol_hours_get(rt_txn *t, const vol_svc *s, uint64_t id, const char *field)
 {
-    return record_get(t, s->hours, &civic__volunteers__v1__hours_record__descriptor,
+    return rt_record_get(t, s->hours, &civic__volunteers__v1__hours_record__descriptor,
                       "hours record", id, field);
 }
 
@@ -610,7 +586,7 @@ hours_count(rt_txn *t, const vol_svc *s, const vol_hours *h, int sign)
 void
 vol_hours_put(rt_txn *t, const vol_svc *s, const vol_hours *h, const vol_hours *old)
 {
-    record_put(t, s->hours, h->id, &h->base);
+    rt_record_put(t, s->hours, h->id, &h->base);
     move_entry(t, s->hours_by_vol, k_hours_vol, NULL, h, old);
     move_entry(t, s->hours_by_act, k_hours_act, NULL, h, old);
     if (old != NULL)
