@@ -42,6 +42,7 @@ show patrols list --local-day "$(date -u -d '+8 hours' +%Y%m%d)" --page-size 5
 show coverage summary
 show problems list --overdue true --page-size 5
 show activities list --page-size 5
+show dashboard show
 cat <<MSG
 
 The gateway is serving on tcp://127.0.0.1:7000 in front of civic-points (:7001),

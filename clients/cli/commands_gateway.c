@@ -1,4 +1,5 @@
-// The gateway's own `civic` commands: tokens and who-am-I.
+// The gateway's own `civic` commands: tokens, who-am-I, and the flows that
+// span services (sign-up, report at a point, dashboard, self-registration).
 #include <stddef.h>
 
 #include "civic/gateway/v1/gateway.pb-c.h"
@@ -16,6 +17,20 @@ static const cli_cmd cmds[] = {
     {"whoami", "show", G "WhoAmI", "", NULL, 0, NULL, NULL, "Who the gateway takes you for"},
     {"audit", "list", G "ListEvents", "", NULL, 0, NULL, "after=after_seq",
      "The gateway's audit log: tokens created and revoked (--after-seq N)"},
+    {"tokens", "refresh", G "RefreshToken", "", NULL, CMD_WRITE, NULL, NULL,
+     "A volunteer's new token for the same volunteer (shown once; the old one lasts until it expires)"},
+    {"activities", "join", G "SignUp", "", "activity_id", CMD_WRITE, NULL, "volunteer=volunteer_id",
+     "Sign up through the gateway (volunteer active, activity open, point active): ACTIVITY "
+     "[--volunteer ID, admins]; answers registered or waitlisted with the position"},
+    {"problems", "report-at", G "ReportProblemAtPoint", "report.", "report.point_id", CMD_WRITE, NULL, NULL,
+     "Report a problem at a point; area and grid come from the point: POINT --category C "
+     "--description TEXT --source S [--severity, --before-photos, --allow-duplicate true]"},
+    {"dashboard", "show", G "GetDashboard", "", NULL, 0, NULL, "day=local_day,area=area_ids",
+     "Per area: points, patrolled today, problems open/overdue/closed today, volunteer hours this "
+     "week [--day YYYYMMDD, --area ID]; a service down shows as unavailable"},
+    {"volunteers", "register-self", G "SelfRegister", "volunteer.", NULL, CMD_WRITE, NULL, NULL,
+     "Register yourself, no token needed: --name, --phone, --kind, --area-id, --community, --consent "
+     "true; prints your volunteer token (shown once)"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL},
 };
 

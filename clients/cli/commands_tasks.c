@@ -43,6 +43,21 @@ static const cli_cmd cmds[] = {
      "Every transition of a problem, oldest first: ID"},
     {"problems", "events", T "ListEvents", "", NULL, 0, NULL, "after=after_seq",
      "The tasks service's event log: --after-seq N, --page-size"},
+    {"reports", "daily", T "GetDailyReport", "", NULL, 0, NULL, "area=area_id",
+     "The daily report (日报) per area, unit and category: --day YYYYMMDD (default today), "
+     "--area-id N"},
+    {"notices", "list", T "ListNotices", "", NULL, CMD_LIST, NULL, "problems=problems_per_unit",
+     "Units with overdue or reworked problems, ranked (通报): --problems-per-unit N"},
+    {"problems", "summary", T "GetSummary", "", NULL, 0, NULL, NULL,
+     "The dashboard: per area open, overdue, due today, closed today, works percent done"},
+    {"works", "create", T "CreateWork", "", NULL, CMD_WRITE, NULL, "area=area_id,unit=unit_id",
+     "Create a campaign work (重点工作): --name, --area-id, --unit-id, --standard, --target N, "
+     "--measure TEXT, --deadline TIME"},
+    {"works", "progress", T "ReportWorkProgress", "", "id", CMD_WRITE, NULL, NULL,
+     "Report progress on a work: ID --delta N --note TEXT"},
+    {"works", "get", T "GetWork", "", "id", 0, NULL, NULL, "Show a work and its latest progress: ID"},
+    {"works", "list", T "ListWorks", "", NULL, CMD_LIST, NULL, "area=area_id,unit=unit_id",
+     "Works with percent done and behind-schedule flag: --area-id, --unit-id"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL},
 };
 

@@ -14,6 +14,7 @@
 #define V RT_ROLE_BIT(RT_ROLE_VOLUNTEER)
 #define W RT_ROLE_BIT(RT_ROLE_VIEWER)
 #define ALL (A | I | U | V | W)
+#define PUBLIC (ALL | RT_ROLE_BIT(RT_ROLE_NONE)) // no token needed
 
 typedef struct rule {
     const char *method;
@@ -58,6 +59,13 @@ static const rule rules[] = {
     {TSK "CancelProblem", A},
     {TSK "ListProblemHistory", ALL},
     {TSK "ListEvents", A | I},
+    {TSK "GetDailyReport", ALL},
+    {TSK "ListNotices", ALL},
+    {TSK "GetSummary", ALL},
+    {TSK "CreateWork", A},
+    {TSK "ReportWorkProgress", A | U},
+    {TSK "GetWork", ALL},
+    {TSK "ListWorks", ALL},
     {VOL "RegisterVolunteer", A},
     {VOL "GetVolunteer", ALL},
     {VOL "ListVolunteers", ALL},
@@ -66,7 +74,7 @@ static const rule rules[] = {
     {VOL "AnonymiseVolunteer", A | V},
     {VOL "CreateActivity", A},
     {VOL "GetActivity", ALL},
-    {VOL "ListActivities", ALL},
+    {VOL "ListActivities", PUBLIC},
     {VOL "UpdateActivity", A},
     {VOL "CancelActivity", A},
     {VOL "SignUp", A | V},

@@ -17,12 +17,16 @@
 
 // --- authentication: bearer tokens ---
 
+static int limit_client(gw_svc *s, const rt_call *call, char *msg, size_t msglen);
+
 int
 gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen)
 {
     gw_svc *s = state;
     call->principal = "";
     call->role = RT_ROLE_NONE;
+    if (!limit_client(s, call, msg, msglen))
+        return CIVIC_RESOURCE_EXHAUSTED;
     const char *auth = rt_call_metadata(call, "authorization");
     if (auth == NULL)
         return 0; // anonymous: only public methods will let it through
@@ -54,6 +58,32 @@ gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t m
     }
     call->principal = tok->principal;
     call->role = (rt_role) tok->role; // Role and rt_role share their numbers
+    char key[64];
+    snprintf(key, sizeof key, "token %llu", (unsigned long long) tok->id);
+    if (!gw_limit_take(&s->limiter, &s->rate_per_token, key, civic_now_ms())) {
+        snprintf(msg, msglen, "token %llu is over its rate limit", (unsigned long long) tok->id);
+        return CIVIC_RESOURCE_EXHAUSTED;
+    }
+    return 0;
+}
+
+// limit_client takes a call from the caller's address's bucket (health
+// checks aside); 0 when over, with msg set.
+static int
+limit_client(gw_svc *s, const rt_call *call, char *msg, size_t msglen)
+{
+    if (strncmp(call->method, "/civic.rpc.v1.HealthService/", 28) == 0)
+        return 1;
+    const char *peer = call->peer ? call->peer : "";
+    size_t len = strlen(peer);
+    const char *colon = strrchr(peer, ':');
+    if (colon != NULL && strncmp(peer, "ipc:", 4) != 0 && (peer[0] != '[' || colon[-1] == ']'))
+        len = (size_t) (colon - peer);
+    char key[96];
+    snprintf(key, sizeof key, "client %.*s", (int) len, peer);
+    if (gw_limit_take(&s->limiter, &s->rate_per_client, key, civic_now_ms()))
+        return 1;
+    snprintf(msg, msglen, "this client address is over its rate limit");
     return 0;
 }
 
@@ -92,6 +122,26 @@ is_identity(const char *key)
     return strcmp(key, "authorization") == 0 || strncmp(key, "x-civic-", 8) == 0;
 }
 
+// returns_phones tells the methods whose answers hold full phone numbers
+// for an admin (volunteers; units' and points' responsible persons): an
+// admin's call to one is audited.
+static int
+returns_phones(const char *method)
+{
+    static const char *const m[] = {
+        "/civic.volunteers.v1.VolunteersService/GetVolunteer",
+        "/civic.volunteers.v1.VolunteersService/ListVolunteers",
+        "/civic.points.v1.PointsService/GetPoint",
+        "/civic.points.v1.PointsService/ListPoints",
+        "/civic.points.v1.PointsService/GetUnit",
+        "/civic.points.v1.PointsService/ListUnits",
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (strcmp(method, m[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void
 gw_forward(void *state, rt_forward *fw)
 {
@@ -99,6 +149,10 @@ gw_forward(void *state, rt_forward *fw)
     const rt_call *call = rt_forward_call(fw);
     const Civic__Rpc__V1__Request *in = rt_forward_request(fw);
     char msg[300];
+    if (gw_is_flow(in->method)) {
+        gw_flow_submit(s, fw); // the role was checked by the runtime
+        return;
+    }
     if (civic_desc_method_is_read(in->method) < 0) {
         snprintf(msg, sizeof msg, "unknown method \"%.200s\"", in->method);
         rt_forward_fail(fw, CIVIC_UNIMPLEMENTED, msg);
@@ -114,6 +168,8 @@ gw_forward(void *state, rt_forward *fw)
         }
         return;
     }
+    if (call->role == RT_ROLE_ADMIN && returns_phones(in->method))
+        gw_audit_personal_read(s, call);
     gw_backend *b = backend_for(s, in->method);
     if (b == NULL || b->ch == NULL || civic_channel_connected(b->ch) == 0) {
         snprintf(msg, sizeof msg, "the %s service is not connected", b ? b->name : "hosting");
@@ -149,11 +205,14 @@ gw_forward(void *state, rt_forward *fw)
     for (size_t i = 0; i < in->n_metadata; i++)
         if (!is_identity(in->metadata[i]->key))
             out.metadata[out.n_metadata++] = in->metadata[i];
-    const char *role = rt_role_name(call->role);
+    // An anonymous caller of a public method reaches the back end as a
+    // viewer named "public": reads only, as the authz table allows.
+    const char *role = call->role == RT_ROLE_NONE ? "viewer" : rt_role_name(call->role);
+    const char *principal = call->role == RT_ROLE_NONE ? "public" : call->principal;
     const char *keys[3] = {"x-civic-principal", "x-civic-role", "x-civic-signature"};
-    const char *vals[3] = {call->principal, role, sig};
+    const char *vals[3] = {principal, role, sig};
     if (s->key != NULL)
-        civic_sign(s->key, in->method, in->call_id, call->principal, role, in->payload.data,
+        civic_sign(s->key, in->method, in->call_id, principal, role, in->payload.data,
                    in->payload.len, sig);
     for (int i = 0; i < (s->key ? 3 : 2); i++) {
         civic__rpc__v1__request__metadata_entry__init(&ents[i]);
@@ -189,6 +248,33 @@ gw_health(void *state, const char *service)
                        : CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_NOT_SERVING;
     }
     return -1;
+}
+
+// gw_metrics is the gateway's part of /metrics: each back end's state as
+// the prober last saw it, and its connections now.
+void
+gw_metrics(void *state, rt_strbuf *out)
+{
+    gw_svc *s = state;
+    rt_strbuf_printf(out, "# HELP civic_backend_up Whether the back end answered its last probe "
+                          "SERVING over a live connection (1) or not (0).\n"
+                          "# TYPE civic_backend_up gauge\n");
+    for (int i = 0; i < GW_BACKENDS; i++) {
+        gw_backend *b = &s->backends[i];
+        if (b->url != NULL)
+            rt_strbuf_printf(out, "civic_backend_up{backend=\"%s\"} %d\n", b->name,
+                             gw_health(s, b->service) ==
+                                 CIVIC__RPC__V1__CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_SERVING);
+    }
+    rt_strbuf_printf(out, "# HELP civic_backend_connections Connections (nng pipes) open to the "
+                          "back end.\n"
+                          "# TYPE civic_backend_connections gauge\n");
+    for (int i = 0; i < GW_BACKENDS; i++) {
+        gw_backend *b = &s->backends[i];
+        if (b->url != NULL)
+            rt_strbuf_printf(out, "civic_backend_connections{backend=\"%s\"} %d\n", b->name,
+                             civic_channel_connected(b->ch));
+    }
 }
 
 static void

@@ -14,6 +14,29 @@
 #include "rt_page.h"
 
 #define GW_BACKENDS 3
+#define GW_FLOW_THREADS_MAX 32
+#define GW_BUCKETS 4096
+
+// gw_rate is a limit: rate calls per second, up to burst at once; rate 0 is
+// no limit.
+typedef struct gw_rate {
+    double rate, burst;
+} gw_rate;
+
+typedef struct gw_bucket {
+    int used;
+    uint64_t hash;
+    char key[96];
+    double tokens;
+    int64_t last_ms;
+} gw_bucket;
+
+typedef struct gw_limiter {
+    pthread_mutex_t mu;
+    gw_bucket slots[GW_BUCKETS];
+} gw_limiter;
+
+struct flow_item;
 
 typedef struct gw_backend {
     const char *name;    // "points"
@@ -36,6 +59,15 @@ typedef struct gw_svc {
     pthread_cond_t cv;
     int stopping;
     int probe_ms;
+    // Rate limits (limit.c).
+    gw_limiter limiter;
+    gw_rate rate_per_token, rate_per_client, rate_self_register;
+    // The flow threads and their queue (flows.c).
+    pthread_t flow_threads[GW_FLOW_THREADS_MAX];
+    int n_flow_threads, flow_stop;
+    pthread_mutex_t flow_mu;
+    pthread_cond_t flow_cv;
+    struct flow_item *flow_head, *flow_tail;
 } gw_svc;
 
 extern const char *const gw_dbs[];
@@ -46,6 +78,9 @@ typedef struct gw_config {
     const char *points, *tasks, *volunteers;
     const char *admin_token_file;
     long long probe_ms;
+    const char *rate_per_token, *rate_per_client, *rate_self_register;
+    long long volunteer_token_ttl;
+    long long flow_threads;
 } gw_config;
 extern gw_config gw_cfg;
 extern const rt_cfg_key gw_cfg_keys[];
@@ -76,7 +111,25 @@ int gw_backends_open(gw_svc *s);
 void gw_backends_close(gw_svc *s);
 void gw_forward(void *state, rt_forward *fw);
 int gw_health(void *state, const char *service);
+// gw_metrics appends civic_backend_up and civic_backend_connections.
+void gw_metrics(void *state, rt_strbuf *out);
 int gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen);
+
+// --- limit.c: token buckets ---
+// gw_rate_parse reads "RATE/BURST" ("5/10"), "RATE" (burst = RATE) or ""
+// or "0" (no limit). Returns 0, or -1 if malformed.
+int gw_rate_parse(const char *text, gw_rate *r);
+// gw_limit_take takes one call from key's bucket: 1 if allowed, 0 if over.
+int gw_limit_take(gw_limiter *l, const gw_rate *r, const char *key, int64_t now_ms);
+
+// --- flows.c: the methods that call the back ends ---
+int gw_is_flow(const char *method);
+void gw_flow_submit(gw_svc *s, rt_forward *fw);
+int gw_flows_start(gw_svc *s, int n);
+void gw_flows_stop(gw_svc *s);
+// gw_audit_personal_read appends a personal_data.read event for the call,
+// without waiting for the commit.
+void gw_audit_personal_read(gw_svc *s, const rt_call *call);
 
 // --- handlers.c ---
 int handle_create_token(rt_txn *t, const void *in, void *out, const rt_call *call);

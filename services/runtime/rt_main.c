@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rt_admin.h"
 #include "rt_log.h"
 
 #define N_COMMON 12
@@ -125,6 +126,16 @@ rt_main(const rt_app *app, int argc, char **argv)
         rt_store_close(store);
         return 1;
     }
+    rt_admin *admin = NULL;
+    if (cfg.admin_listen != NULL && cfg.admin_listen[0] != '\0' &&
+        rt_admin_start(&admin, cfg.admin_listen, srv, store, err, sizeof err) != 0) {
+        rt_log(RT_LOG_ERROR, "admin.start_failed", "error=\"%s\"", err);
+        rt_server_stop(srv);
+        if (app->fini)
+            app->fini(state);
+        rt_store_close(store);
+        return 1;
+    }
     rt_server_set_serving(srv, 1);
     rt_log(RT_LOG_INFO, "server.serving", "listen=%s data=%s pid=%ld", cfg.listen, cfg.data,
            (long) getpid());
@@ -134,6 +145,8 @@ rt_main(const rt_app *app, int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    // The admin server reads the server's state: it goes first.
+    rt_admin_stop(admin);
     rt_server_stop(srv);
     rt_store_stats ss;
     rt_store_stats_get(store, &ss);

@@ -1,6 +1,7 @@
 // The server: contexts, the envelope, routing, identity, and the reply.
 #include "rt_server.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <mbedtls/sha256.h>
 #include <nng/nng.h>
@@ -10,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "civic/rpc/v1/rpc.pb-c.h"
 #include "civic_desc.h"
 #include "civic_util.h"
+#include "rt_callstats.h"
 #include "rt_log.h"
 
 #define METADATA_MAX 8192
@@ -25,6 +28,7 @@ typedef struct route {
     const char *name; // full method name, owned by the server
     const rt_method *m;
     const ProtobufCMessageDescriptor *in, *out;
+    rt_callstats *stats; // counted at the reply (log_call)
 } route;
 
 enum { C_RECV, C_SEND, C_WRITE, C_WORK };
@@ -51,6 +55,7 @@ struct rt_ctx {
     uint8_t *body;
     size_t body_len;
     char message[256];
+    char peer[64]; // the caller's address, for call.peer
 };
 
 struct rt_server {
@@ -61,6 +66,7 @@ struct rt_server {
     void *state;
     route *routes;
     size_t n_routes;
+    rt_calltable *calls; // per-method counters: routes and forwarded calls
     const char **service_names;
     size_t n_services;
     rt_ctx *ctxs;
@@ -192,6 +198,27 @@ rt_handle_list_events(rt_txn *txn, const void *vin, void *vout, const rt_call *c
     return rt_txn_status(txn);
 }
 
+// handle_backup copies the environment on the slow-read worker, so neither
+// the nng callbacks nor the writer wait for it; writes go on meanwhile.
+static int
+handle_backup(rt_txn *txn, const void *vin, void *vout, const rt_call *call)
+{
+    Civic__Rpc__V1__BackupResponse *out = vout;
+    (void) vin;
+    char path[4200];
+    int rc = rt_store_backup(txn->store, path, sizeof path);
+    if (rc != 0)
+        return rt_txn_fail(txn, rc, "backup failed (the server's log says why)");
+    char file[4300];
+    struct stat sb;
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    out->path = rt_strdup(txn, path);
+    out->size_bytes = stat(file, &sb) == 0 ? (uint64_t) sb.st_size : 0;
+    rt_log(RT_LOG_INFO, "store.backup", "path=%s bytes=%llu principal=%s", path,
+           (unsigned long long) out->size_bytes, call->principal[0] ? call->principal : "-");
+    return rt_txn_status(txn);
+}
+
 static const rt_method health_methods[] = {
     {"Check", RT_READ, handle_check, RT_ROLES_ANYONE, NULL, NULL},
 };
@@ -203,6 +230,11 @@ static const rt_service_def health_def = {&civic__rpc__v1__health_service__descr
                                           health_methods, 1};
 static const rt_service_def reflection_def = {&civic__rpc__v1__reflection_service__descriptor,
                                               reflection_methods, 2};
+static const rt_method admin_methods[] = {
+    {"Backup", RT_SLOW_READ, handle_backup, RT_ROLE_BIT(RT_ROLE_ADMIN), NULL, NULL},
+};
+static const rt_service_def admin_def = {&civic__rpc__v1__admin_service__descriptor, admin_methods,
+                                         1};
 
 // --- routing ---
 
@@ -231,7 +263,7 @@ rt_server_check_table(const rt_service_def *def, char *err, size_t errlen)
             return -1;
         }
         int write = def->methods[i].kind == RT_WRITE || def->methods[i].kind == RT_WRITE_NO_REPLAY;
-        if (read == write) {
+        if (read == write && def->methods[i].kind != RT_FLOW) {
             snprintf(err, errlen, "%s is a %s in the handler table but %s in the .proto", name,
                      write ? "write" : "read",
                      read ? "NO_SIDE_EFFECTS" : "not NO_SIDE_EFFECTS");
@@ -278,6 +310,15 @@ build_routes(rt_server *srv, const rt_service_def *const *defs, size_t n, char *
         }
     }
     qsort(srv->routes, srv->n_routes, sizeof *srv->routes, route_cmp);
+    // Room for every hosted method and every other one the descriptors
+    // declare (the gateway's forwarded calls).
+    srv->calls = rt_calltable_new(srv->n_routes + 512);
+    if (srv->calls == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < srv->n_routes; i++)
+        srv->routes[i].stats = rt_calltable_get(srv->calls, srv->routes[i].name);
     return 0;
 }
 
@@ -375,18 +416,23 @@ body_status(int code, const char *message, const rt_txn *t, size_t *len)
 
 static void ctx_send(rt_ctx *c, nng_msg *m);
 
+// log_call is where every call ends, answered by the server or forwarded:
+// it counts the call for /metrics and logs it.
 static void
 log_call(rt_ctx *c, int code, const char *message)
 {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t) (t1.tv_sec - c->t0.tv_sec) * 1000000000 + (t1.tv_nsec - c->t0.tv_nsec);
+    rt_callstats_record(c->route ? c->route->stats : rt_calltable_get(c->srv->calls, c->call.method),
+                        code, ns);
     int level = code == CIVIC_OK ? RT_LOG_DEBUG
                 : code == CIVIC_INTERNAL || code == CIVIC_DATA_LOSS || code == CIVIC_UNKNOWN
                     ? RT_LOG_ERROR
                     : RT_LOG_INFO;
     if (!rt_log_enabled(level))
         return;
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double) (t1.tv_sec - c->t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - c->t0.tv_nsec) / 1e6;
+    double ms = (double) ns / 1e6;
     rt_log(level, code == CIVIC_OK ? "call.ok" : "call.failed",
            "method=%s code=%s ms=%.3f principal=%s request-id=%s%s%s%s",
            c->call.method ? c->call.method : "-", civic_code_name(code), ms,
@@ -667,6 +713,36 @@ is_builtin(const route *r)
            : r->m >= reflection_methods && r->m < reflection_methods + 2;
 }
 
+// peer_addr writes the address of the pipe m came on ("1.2.3.4:5678",
+// "[::1]:5678", "ipc:path") into buf, or "" when nng cannot tell.
+static void
+peer_addr(nng_msg *m, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    nng_sockaddr sa;
+    if (nng_pipe_get_addr(nng_msg_get_pipe(m), NNG_OPT_REMADDR, &sa) != 0)
+        return;
+    switch (sa.s_family) {
+    case NNG_AF_INET: {
+        char ip[INET_ADDRSTRLEN];
+        if (inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof ip) != NULL)
+            snprintf(buf, n, "%s:%u", ip, (unsigned) ntohs(sa.s_in.sa_port));
+        break;
+    }
+    case NNG_AF_INET6: {
+        char ip[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof ip) != NULL)
+            snprintf(buf, n, "[%s]:%u", ip, (unsigned) ntohs(sa.s_in6.sa_port));
+        break;
+    }
+    case NNG_AF_IPC:
+        snprintf(buf, n, "ipc:%s", sa.s_ipc.sa_path);
+        break;
+    default:
+        break;
+    }
+}
+
 static void
 on_request(rt_ctx *c, nng_msg *m)
 {
@@ -692,6 +768,8 @@ on_request(rt_ctx *c, nng_msg *m)
         return;
     }
 
+    peer_addr(m, c->peer, sizeof c->peer);
+    c->call.peer = c->peer;
     Civic__Rpc__V1__Request *req =
         civic__rpc__v1__request__unpack(&c->arena.pb, nng_msg_len(m), nng_msg_body(m));
     nng_msg_free(m);
@@ -775,6 +853,14 @@ on_request(rt_ctx *c, nng_msg *m)
         reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", NULL);
         return;
     }
+    if (c->route->m->kind == RT_FLOW) {
+        c->state = C_WORK;
+        if (srv->opts.forward == NULL)
+            reply_error(c, CIVIC_UNIMPLEMENTED, "no flow hook", NULL);
+        else
+            srv->opts.forward(srv->state, c);
+        return;
+    }
     c->in = protobuf_c_message_unpack(c->route->in, &c->arena.pb, req->payload.len, req->payload.data);
     if (c->in == NULL) {
         if (c->arena.exhausted) {
@@ -793,6 +879,8 @@ on_request(rt_ctx *c, nng_msg *m)
     protobuf_c_message_init(c->route->out, c->out);
 
     switch (c->route->m->kind) {
+    case RT_FLOW: // handed over above
+        return;
     case RT_READ:
         run_read(c, &c->rtxn);
         return;
@@ -930,6 +1018,7 @@ rt_server_start(rt_server **out, const rt_server_opts *opts, rt_store *store,
     size_t n = 0;
     defs[n++] = &health_def;
     defs[n++] = &reflection_def;
+    defs[n++] = &admin_def;
     for (size_t i = 0; i < n_services && n < 16; i++)
         defs[n++] = services[i];
     if (build_routes(srv, defs, n, err, errlen) != 0)
@@ -977,6 +1066,7 @@ fail:
     for (size_t i = 0; i < srv->n_routes; i++)
         free(civic_unconst(srv->routes[i].name));
     free(srv->routes);
+    rt_calltable_free(srv->calls);
     free(srv->service_names);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->cv);
@@ -988,6 +1078,63 @@ void
 rt_server_set_serving(rt_server *srv, int serving)
 {
     atomic_store(&srv->serving, serving);
+}
+
+int
+rt_server_ready(rt_server *srv)
+{
+    return srv != NULL && atomic_load(&srv->serving) && !atomic_load(&srv->stopping);
+}
+
+// The socket's nng statistics worth watching, as Prometheus names them.
+static const struct {
+    const char *nng, *name, *type, *help;
+} nng_metrics[] = {
+    {"pipes", "civic_nng_pipes", "gauge", "Connections (pipes) open on the server's socket."},
+    {"reject", "civic_nng_rejected_pipes_total", "counter", "Connections the socket refused."},
+    {"rx_msgs", "civic_nng_received_messages_total", "counter", "Messages the socket received."},
+    {"tx_msgs", "civic_nng_sent_messages_total", "counter", "Messages the socket sent."},
+    {"rx_bytes", "civic_nng_received_bytes_total", "counter", "Bytes the socket received."},
+    {"tx_bytes", "civic_nng_sent_bytes_total", "counter", "Bytes the socket sent."},
+};
+
+static void
+nng_socket_metrics(rt_server *srv, rt_strbuf *out)
+{
+    nng_stat *all = NULL;
+    if (nng_stats_get(&all) != 0)
+        return; // nng built without statistics
+    nng_stat *sock = nng_stat_find_socket(all, srv->sock);
+    for (size_t i = 0; sock != NULL && i < sizeof nng_metrics / sizeof nng_metrics[0]; i++)
+        for (nng_stat *st = nng_stat_child(sock); st != NULL; st = nng_stat_next(st))
+            if (strcmp(nng_stat_name(st), nng_metrics[i].nng) == 0 &&
+                (nng_stat_type(st) == NNG_STAT_COUNTER || nng_stat_type(st) == NNG_STAT_LEVEL)) {
+                rt_strbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", nng_metrics[i].name,
+                                 nng_metrics[i].help, nng_metrics[i].name, nng_metrics[i].type,
+                                 nng_metrics[i].name, (unsigned long long) nng_stat_value(st));
+                break;
+            }
+    nng_stats_free(all);
+}
+
+void
+rt_server_metrics(rt_server *srv, rt_strbuf *out)
+{
+    rt_calltable_print(srv->calls, out);
+    pthread_mutex_lock(&srv->mu);
+    int inflight = srv->inflight;
+    pthread_mutex_unlock(&srv->mu);
+    rt_strbuf_printf(out,
+                     "# HELP civic_calls_in_flight Calls received and not yet answered.\n"
+                     "# TYPE civic_calls_in_flight gauge\n"
+                     "civic_calls_in_flight %d\n"
+                     "# HELP civic_serving Whether the server is serving (1) or starting or stopping (0).\n"
+                     "# TYPE civic_serving gauge\n"
+                     "civic_serving %d\n",
+                     inflight, rt_server_ready(srv));
+    nng_socket_metrics(srv, out);
+    if (srv->opts.metrics != NULL)
+        srv->opts.metrics(srv->state, out);
 }
 
 // What a stuck nng_close still uses, kept reachable (not leaked) until exit.
@@ -1094,6 +1241,7 @@ rt_server_stop(rt_server *srv)
     for (size_t i = 0; i < srv->n_routes; i++)
         free(civic_unconst(srv->routes[i].name));
     free(srv->routes);
+    rt_calltable_free(srv->calls);
     free(srv->service_names);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->cv);

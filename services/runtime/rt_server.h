@@ -19,6 +19,7 @@
 
 #include "civic_sign.h"
 #include "rt_store.h"
+#include "rt_strbuf.h"
 
 struct Civic__Rpc__V1__Request;
 
@@ -60,6 +61,8 @@ typedef struct rt_call {
     void *service;               // the service's own state (rt_app.init)
     rt_server *server;
     const struct Civic__Rpc__V1__Request *envelope;
+    const char *peer;            // the caller's address ("127.0.0.1:50412"),
+                                 // "" when nng cannot tell
 } rt_call;
 
 // rt_call_metadata returns the value of a metadata key, or NULL.
@@ -72,6 +75,11 @@ typedef enum rt_kind {
     // A write whose reply must never be stored (it carries a secret, such as
     // a new token): an idempotency-key is ignored, so a retry runs it again.
     RT_WRITE_NO_REPLAY,
+    // A method the service carries out itself through its forward hook (the
+    // gateway's flows, which call other services): the runtime checks the
+    // role, then hands the call over as an rt_forward; fn is not used. It
+    // may be a read or a write in the .proto.
+    RT_FLOW,
 } rt_kind;
 
 // A handler fills out (already initialised, in the call's arena) from in.
@@ -133,6 +141,10 @@ typedef struct rt_server_opts {
     int (*health)(void *state, const char *service);
     // More services ListServices names (those reachable through forward).
     const char *const *extra_services;
+    // metrics appends the service's own metrics (Prometheus text format,
+    // each with its # HELP and # TYPE lines) to /metrics. May be NULL. It
+    // runs on the admin server's thread while calls go on.
+    void (*metrics)(void *state, rt_strbuf *out);
 } rt_server_opts;
 
 // rt_server_start listens and begins serving the given services (plus Health
@@ -145,6 +157,15 @@ int rt_server_start(rt_server **out, const rt_server_opts *opts, rt_store *store
 // rt_server_set_serving switches Health between SERVING and NOT_SERVING;
 // while not serving, every other method answers UNAVAILABLE.
 void rt_server_set_serving(rt_server *srv, int serving);
+
+// rt_server_ready returns 1 while the server is serving and not stopping.
+int rt_server_ready(rt_server *srv);
+
+// rt_server_metrics appends the server's metrics in Prometheus text format:
+// calls by method and code, a latency histogram per method, calls in
+// flight, the socket's nng statistics, then the service's own
+// (opts.metrics). Safe while calls go on.
+void rt_server_metrics(rt_server *srv, rt_strbuf *out);
 
 // rt_server_stop stops accepting, answers calls that arrive from now on with
 // UNAVAILABLE, waits (up to 30 s) for calls in flight to be answered, then

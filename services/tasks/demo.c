@@ -233,6 +233,74 @@ store_empty(demo *d)
     return empty;
 }
 
+// The article's campaign works (重点工作) with its real figures: each a
+// target, with progress reported in two entries (the first about 60%).
+static const struct {
+    int area_ix; // into areas[]
+    const char *name, *standard, *measure;
+    int64_t target, done;
+} works[] = {
+    {0, "老旧小区楼道粉刷", "墙面洁净无污损", "个楼道", 400, 400},
+    {0, "背街小巷整治", "路面平整、无乱堆放", "条", 200, 200},
+    {0, "更换垃圾桶", "分类标识清楚、无破损", "个", 500, 500},
+    {0, "楼道灯排查维修", "逐栋逐层排查，灯亮", "盏", 1200, 1200},
+    {0, "清运垃圾", "日产日清", "车", 600, 600},
+    {2, "新亮工程：楼栋单元粉刷", "墙面粉刷一新", "个单元", 600, 600},
+    {2, "清除小广告", "墙面、电线杆无小广告", "处", 12000, 12000},
+    {2, "新亮工程：发放灯泡", "每户楼道有灯", "个", 2000, 2000},
+    {2, "新亮工程：更换路灯", "路灯完好", "盏", 70, 70},
+    {2, "新亮工程：排查线路故障", "故障当日修复", "处", 300, 300},
+    {5, "清理堆放杂物", "楼道、公共区域无杂物", "t", 26, 26},
+    {5, "清理僵尸车", "无长期停放废弃车辆", "辆", 129, 129},
+    {5, "规范停放车辆", "车辆停放有序", "辆", 104, 104},
+    {5, "整治私拉乱接电线", "无飞线充电", "处", 99, 99},
+    {1, "洪泽区重点工作一：背街小巷环境整治", "按市考核标准", "项", 1, 1},
+    {1, "洪泽区重点工作二：老旧小区改造提升", "按市考核标准", "项", 1, 1},
+    {1, "洪泽区重点工作三：农贸市场规范管理", "按市考核标准", "项", 1, 1},
+    {1, "洪泽区重点工作四：非机动车停放秩序", "按市考核标准", "项", 1, 0},
+    {1, "洪泽区重点工作五：城市家具维护", "按市考核标准", "项", 1, 0},
+    {1, "洪泽区重点工作六：公益广告宣传", "按市考核标准", "项", 1, 1},
+};
+
+static void
+demo_works(demo *d)
+{
+    for (size_t i = 0; i < sizeof works / sizeof works[0]; i++) {
+        int ai = works[i].area_ix;
+        uint64_t first_unit = 1;
+        for (int j = 0; j < ai; j++)
+            first_unit += (uint64_t) areas[j].units;
+        Google__Protobuf__Timestamp dl = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        dl.seconds = (d->now_ms + 30LL * 24 * 3600 * 1000) / 1000;
+        Civic__Tasks__V1__CreateWorkRequest c = CIVIC__TASKS__V1__CREATE_WORK_REQUEST__INIT;
+        c.name = (char *) (uintptr_t) works[i].name;
+        c.standard = (char *) (uintptr_t) works[i].standard;
+        c.measure = (char *) (uintptr_t) works[i].measure;
+        c.area_id = 1 + 5 * (uint64_t) ai;
+        c.unit_id = first_unit;
+        c.target = works[i].target;
+        c.deadline = &dl;
+        c.demo = 1;
+        ProtobufCMessage *resp = call(d, "demo-admin", "admin", "CreateWork", &c.base,
+                                      &civic__tasks__v1__create_work_response__descriptor);
+        if (resp == NULL)
+            continue;
+        uint64_t id = ((Civic__Tasks__V1__CreateWorkResponse *) resp)->work->id;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        int64_t first = works[i].done * 6 / 10, parts[2] = {first, works[i].done - first};
+        for (int j = 0; j < 2; j++) {
+            if (parts[j] == 0)
+                continue;
+            Civic__Tasks__V1__ReportWorkProgressRequest r = CIVIC__TASKS__V1__REPORT_WORK_PROGRESS_REQUEST__INIT;
+            r.id = id;
+            r.delta = parts[j];
+            r.note = j ? "全部完成（演示）" : "阶段进展（演示）";
+            move(d, "demo-admin", "admin", "ReportWorkProgress", &r.base,
+                 &civic__tasks__v1__report_work_progress_response__descriptor);
+        }
+    }
+}
+
 int
 tasks_demo_load(const char *url, const civic_key *key)
 {
@@ -315,6 +383,7 @@ tasks_demo_load(const char *url, const civic_key *key)
         first_point += (uint64_t) areas[ai].points;
         first_unit += (uint64_t) areas[ai].units;
     }
+    demo_works(&d);
     rt_log(d.failed ? RT_LOG_WARN : RT_LOG_INFO, "demo.loaded", "problems=%d failed=%d", made, d.failed);
 done:
     civic_channel_close(d.open_ch);

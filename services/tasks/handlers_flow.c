@@ -63,7 +63,7 @@ handle_assign_problem(rt_txn *t, const void *vin, void *vout, const rt_call *cal
     const Civic__Tasks__V1__AssignProblemRequest *in = vin;
     Civic__Tasks__V1__AssignProblemResponse *out = vout;
     check_unit(t, in->unit_id);
-    check_deadline(t, in->deadline, call->now_ms);
+    check_deadline(t, in->deadline, tasks_now(call));
     rt_check_str(t, "note", in->note, TASKS_TEXT_MAX, 0);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(ASSIGN), &old);
     if (n == NULL)
@@ -80,7 +80,7 @@ handle_reassign_problem(rt_txn *t, const void *vin, void *vout, const rt_call *c
     const Civic__Tasks__V1__ReassignProblemRequest *in = vin;
     Civic__Tasks__V1__ReassignProblemResponse *out = vout;
     check_unit(t, in->unit_id);
-    check_deadline(t, in->deadline, call->now_ms);
+    check_deadline(t, in->deadline, tasks_now(call));
     rt_check_str(t, "reason", in->reason, TASKS_TEXT_MAX, 1);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(REASSIGN), &old);
     if (n == NULL)
@@ -96,7 +96,7 @@ handle_extend_problem_deadline(rt_txn *t, const void *vin, void *vout, const rt_
 {
     const Civic__Tasks__V1__ExtendProblemDeadlineRequest *in = vin;
     Civic__Tasks__V1__ExtendProblemDeadlineResponse *out = vout;
-    check_deadline(t, in->deadline, call->now_ms);
+    check_deadline(t, in->deadline, tasks_now(call));
     rt_check_str(t, "reason", in->reason, TASKS_TEXT_MAX, 1);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(EXTEND), &old);
     if (n == NULL)

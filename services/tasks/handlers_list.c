@@ -110,7 +110,7 @@ handle_list_problems(rt_txn *t, const void *vin, void *vout, const rt_call *call
     rt_page pg;
     if (rt_page_init(t, &pg, db, tag, &prefix, in->page_size, in->page_token))
         return rt_txn_status(t);
-    problem_list l = {s, in, out, rt_ts_ms(in->as_of, call->now_ms)};
+    problem_list l = {s, in, out, rt_ts_ms(in->as_of, tasks_now(call))};
     if (in->overdue) {
         // Keys sort by deadline under the prefix: stop at the first one due
         // at or after as_of.

@@ -134,7 +134,7 @@ tasks_commit(rt_txn *t, const rt_call *call, tasks_problem *n, const tasks_probl
     const tasks_svc *s = call->service;
     int from = old ? old->state : TASKS_STATE(UNSPECIFIED);
     n->state = to ? to : m->to ? m->to : from;
-    n->update_time = rt_ts_new(t, call->now_ms);
+    n->update_time = rt_ts_new(t, tasks_now(call));
     if (old == NULL)
         n->report_time = n->update_time;
     if (!tasks_state_open(n->state))

@@ -3,6 +3,13 @@
 
 static const rt_service_def *const services[] = {&tasks_service_def};
 
+// TEST ONLY: lets a call name its own time (x-civic-test-now-ms metadata),
+// so tests pass days and deadlines without waiting. Never in production.
+static const rt_cfg_key extra[] = {
+    {"test-clock", "CIVIC_TASKS_TEST_CLOCK", RT_CFG_BOOL, "false", 0, 0, &tasks_test_clock,
+     "TEST ONLY: honour x-civic-test-now-ms metadata as the call's time"},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -19,6 +26,8 @@ main(int argc, char **argv)
         .init = tasks_init,
         .fini = tasks_fini,
         .ready = tasks_ready,
+        .extra = extra,
+        .n_extra = 1,
     };
     return rt_main(&app, argc, argv);
 }

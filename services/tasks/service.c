@@ -3,6 +3,8 @@
 
 #include "tasks.h"
 
+int tasks_test_clock;
+
 // Who may call what (deny by default: a method missing here is denied). The
 // domain's table decides each move; machine.c checks the same roles again
 // per move (and which unit), so this table is the first gate, not the only
@@ -29,6 +31,14 @@ static const rt_method methods[] = {
     {"MarkProblemInvalid", RT_WRITE, handle_mark_problem_invalid, STAFF, NULL, NULL},
     {"CancelProblem", RT_WRITE, handle_cancel_problem, ADMIN, NULL, NULL},
     {"ListProblemHistory", RT_READ, handle_list_problem_history, READERS, NULL, NULL},
+    {"GetDailyReport", RT_READ, handle_get_daily_report, READERS, NULL, NULL},
+    {"ListNotices", RT_READ, handle_list_notices, READERS, NULL, NULL},
+    {"GetSummary", RT_READ, handle_get_summary, READERS, NULL, NULL},
+    {"CreateWork", RT_WRITE, handle_create_work, ADMIN, NULL, NULL},
+    // A unit only on its own works: the handler checks.
+    {"ReportWorkProgress", RT_WRITE, handle_report_work_progress, ADMIN | UNIT, NULL, NULL},
+    {"GetWork", RT_READ, handle_get_work, READERS, NULL, NULL},
+    {"ListWorks", RT_READ, handle_list_works, READERS, NULL, NULL},
     RT_LIST_EVENTS_METHOD(STAFF),
 };
 
@@ -45,6 +55,9 @@ tasks_open_svc(tasks_svc *s, rt_store *store, int tz_offset_min)
     s->tz_offset_min = tz_offset_min;
     s->problems = rt_store_db(store, "problems");
     s->history = rt_store_db(store, "history");
+    s->counts = rt_store_db(store, "counts");
+    s->works = rt_store_db(store, "works");
+    s->work_log = rt_store_db(store, "work_log");
     for (int i = 0; i < TASKS_IX_COUNT; i++)
         s->ix[i] = rt_store_db(store, tasks_index_names[i]);
 }
@@ -56,6 +69,10 @@ tasks_init(void **state, rt_store *store, const rt_config *cfg)
     if (s == NULL)
         return -1;
     tasks_open_svc(s, store, (int) cfg->tz_offset_min);
+    s->test_clock = tasks_test_clock;
+    // Day rollover: snapshots of each past day (counts.c). Under the test
+    // clock days pass as fast as tests say, so it looks more often.
+    rt_store_add_periodic(store, tasks_rollover, s, s->test_clock ? 50 : 60000);
     *state = s;
     return 0;
 }

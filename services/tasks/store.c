@@ -16,6 +16,10 @@
 //                 ('G', grid), ('P', point), ('U', unit), ('C', category)
 //   open_at       point_id, category(u8), id             → ""  open problems
 //                 (REPORTED … SUBMITTED): the duplicate check
+//   reworked      unit_id, deadline, id                  → ""  open problems
+//                 sent back for rework at least once: the notices
+//   counts        per-day counters: counts.c has their layout and math
+//   works, work_log  campaign works: works.c
 //
 // Ids are u64 big-endian; a deadline is its Unix ms as rt_key_i64, and a
 // problem without one (not yet assigned) is keyed INT64_MAX, so lists read
@@ -31,12 +35,13 @@
 
 const char *const tasks_dbs[] = {
     "problems", "history",  "by_deadline", "by_state", "by_area", "by_grid",
-    "by_point", "by_unit",  "by_category", "running",  "open_at", NULL,
+    "by_point", "by_unit",  "by_category", "running",  "open_at", "reworked",
+    "counts",   "works",    "work_log", NULL,
 };
 
 const char *const tasks_index_names[TASKS_IX_COUNT] = {
     "by_deadline", "by_state", "by_area", "by_grid", "by_point",
-    "by_unit",     "by_category", "running", "open_at",
+    "by_unit",     "by_category", "running", "open_at", "reworked",
 };
 
 int64_t
@@ -131,6 +136,11 @@ tasks_index_keys(tasks_index ix, const tasks_problem *p, rt_key *out)
         rt_key_bytes(out, &(unsigned char){(unsigned char) p->category}, 1);
         rt_key_u64(out, p->id);
         return 1;
+    case TASKS_IX_REWORKED:
+        if (!tasks_state_open(p->state) || p->rework_count == 0)
+            return 0;
+        key_by(out, p->unit_id, 0, p);
+        return 1;
     case TASKS_IX_COUNT:
         break;
     }
@@ -186,8 +196,9 @@ tasks_problem_put(rt_txn *t, const tasks_svc *s, const tasks_problem *p, const t
                 rt_put(t, s->ix[ix], is[i].b, is[i].len, "", 0);
         }
     }
-    // Part 2: the per-(day, area, unit, category) counters move here, from
-    // old to p, in this same transaction.
+    // The per-(day, area, unit, category) counters move from old to p in
+    // this same transaction (counts.c).
+    tasks_counts_move(t, s, p, old);
 }
 
 void

@@ -65,6 +65,7 @@ typedef enum tasks_index {
     TASKS_IX_CATEGORY,
     TASKS_IX_RUNNING,
     TASKS_IX_OPEN,
+    TASKS_IX_REWORKED,
     TASKS_IX_COUNT
 } tasks_index;
 
@@ -73,8 +74,13 @@ extern const char *const tasks_index_names[TASKS_IX_COUNT];
 typedef struct tasks_svc {
     rt_store *store;
     int tz_offset_min;
-    // Databases (store.c lists every key layout).
-    MDB_dbi problems, history;
+    // TEST ONLY (--test-clock): a call's time is its x-civic-test-now-ms
+    // metadata when given; clock_max_ms is the latest time seen, the
+    // rollover job's clock.
+    int test_clock;
+    _Atomic int64_t clock_max_ms;
+    // Databases (store.c lists every key layout; counts.c and works.c theirs).
+    MDB_dbi problems, history, counts, works, work_log;
     MDB_dbi ix[TASKS_IX_COUNT]; // by tasks_index
 } tasks_svc;
 
@@ -88,6 +94,29 @@ extern const char *const tasks_dbs[];
 int tasks_init(void **state, rt_store *store, const rt_config *cfg);
 void tasks_fini(void *state);
 void tasks_open_svc(tasks_svc *s, rt_store *store, int tz_offset_min);
+
+// tasks_test_clock is set by civic-tasks --test-clock (main.c): test only.
+extern int tasks_test_clock;
+#define TASKS_TEST_NOW_MD "x-civic-test-now-ms"
+
+// --- counts.c: per-day counters, reports, summary, notices ---
+
+// tasks_now is the call's time: call->now_ms, or under --test-clock its
+// x-civic-test-now-ms metadata.
+int64_t tasks_now(const rt_call *call);
+// tasks_today is the rollover job's local day (0 before any call in test mode).
+int32_t tasks_today(tasks_svc *s);
+// tasks_counts_move moves the per-day counters from old (NULL: new) to p, in
+// the write's transaction; tasks_problem_put calls it.
+void tasks_counts_move(rt_txn *t, const tasks_svc *s, const tasks_problem *p, const tasks_problem *old);
+// tasks_rollover is the writer's periodic job: snapshots past days.
+int tasks_rollover(rt_txn *t, void *arg);
+
+// --- works.c ---
+typedef void (*tasks_work_fn)(void *arg, const Civic__Tasks__V1__Work *w);
+// tasks_works_visit calls fn for every work, derived fields filled as of now.
+void tasks_works_visit(rt_txn *t, const tasks_svc *s, int64_t now, tasks_work_fn fn, void *arg);
+void tasks_work_derive(Civic__Tasks__V1__Work *w, int64_t now);
 
 // --- store.c: problems, their index entries, history ---
 
@@ -197,6 +226,7 @@ enum {
     TASKS_PAGE_CATEGORY,
     TASKS_PAGE_RUNNING,
     TASKS_PAGE_HISTORY,
+    TASKS_PAGE_WORKS,
 };
 
 // --- check.c ---
@@ -224,6 +254,13 @@ int handle_mark_problem_duplicate(rt_txn *t, const void *in, void *out, const rt
 int handle_mark_problem_invalid(rt_txn *t, const void *in, void *out, const rt_call *call);
 int handle_cancel_problem(rt_txn *t, const void *in, void *out, const rt_call *call);
 int handle_list_problem_history(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_get_daily_report(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_list_notices(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_get_summary(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_create_work(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_report_work_progress(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_get_work(rt_txn *t, const void *in, void *out, const rt_call *call);
+int handle_list_works(rt_txn *t, const void *in, void *out, const rt_call *call);
 
 // --- demo.c ---
 

@@ -67,7 +67,8 @@ for n in vol_one vol_many; do start_volunteers $n; start_volunteers ${n}_b1 --ba
 # The gateway in front of the first points service (no other back ends).
 gp=$(port)
 "$build/services/gateway/civic-gateway" --listen "tcp://127.0.0.1:$gp" --data "$tmp/gateway" \
-  --admin-listen= --log-level warn --points "$URL_main" --tasks= --volunteers= 2>>"$tmp/gateway.log" &
+  --admin-listen= --log-level warn --points "$URL_main" --tasks= --volunteers= \
+  --rate-per-token 0 --rate-per-client 0 2>>"$tmp/gateway.log" &
 pids+=($!); gw_pid=$!; URL_gw="tcp://127.0.0.1:$gp"
 wait_serving "$URL_gw"
 for _ in $(seq 100); do [ -s "$tmp/gateway/admin.token" ] && break; sleep 0.05; done

@@ -13,6 +13,12 @@
 void
 gw_fixture_start(gw_fixture *f, const char *const *points_args)
 {
+    gw_fixture_start_with(f, points_args, NULL);
+}
+
+void
+gw_fixture_start_with(gw_fixture *f, const char *const *points_args, const char *const *gateway_args)
+{
     memset(f, 0, sizeof f->dir);
     th_tmpdir(f->dir, sizeof f->dir);
     snprintf(f->key, sizeof f->key, "%s/internal.key", f->dir);
@@ -34,7 +40,9 @@ gw_fixture_start(gw_fixture *f, const char *const *points_args)
     snprintf(pts, sizeof pts, "--points=%s", f->points.url);
     snprintf(tsk, sizeof tsk, "--tasks=%s", f->tasks.url);
     snprintf(vol, sizeof vol, "--volunteers=%s", f->volunteers.url);
-    const char *gargs[] = {keyarg, pts, tsk, vol, "--probe-ms=1000", NULL};
+    const char *gargs[16] = {keyarg, pts, tsk, vol, "--probe-ms=1000"};
+    for (int i = 0, g = 5; gateway_args && gateway_args[i] && g < 15; i++)
+        gargs[g++] = gateway_args[i];
     th_server_start(&f->gateway, CIVIC_GATEWAY_BIN, gargs);
     // The gateway serves before its back ends are connected (they may start
     // later); the tests want them connected.

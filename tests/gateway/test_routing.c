@@ -258,6 +258,21 @@ test_backend_stopped(void **state)
     uint64_t point = make_point(admin);
     assert_ok(get_point(admin, point, 2000, NULL));
     kill(f.points.pid, SIGSTOP);
+    // SIGSTOP lands asynchronously: wait until the process is really stopped.
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) f.points.pid);
+    for (int64_t until = civic_now_ms() + 5000; civic_now_ms() < until;) {
+        FILE *sf = fopen(path, "r");
+        size_t n = sf ? fread(stat, 1, sizeof stat - 1, sf) : 0;
+        if (sf)
+            fclose(sf);
+        stat[n] = '\0';
+        char *rp = strrchr(stat, ')');
+        if (rp && (rp[2] == 'T' || rp[2] == 't'))
+            break;
+        struct timespec d = {0, 5 * 1000000};
+        nanosleep(&d, NULL);
+    }
     int64_t took;
     int code = get_point(admin, point, 1000, &took);
     // A stopped process keeps its connection: the call runs into its deadline

@@ -1,0 +1,36 @@
+// rt_admin: a service's HTTP endpoint for operators (libmicrohttpd, on its
+// own thread, a few connections at a time): GET /healthz (the process is
+// alive), GET /readyz (the store is open and the server serving) and
+// GET /metrics (Prometheus text exposition format 0.0.4). Only GET and HEAD;
+// nothing here changes state, and it binds to loopback by default — expose
+// it to a scraper, never to the public.
+#ifndef RT_ADMIN_H
+#define RT_ADMIN_H
+
+#include <stddef.h>
+
+#include "rt_server.h"
+#include "rt_store.h"
+#include "rt_strbuf.h"
+
+typedef struct rt_admin rt_admin;
+
+// rt_admin_start serves on listen ("HOST:PORT", "[V6]:PORT"; port 0 picks a
+// free one, logged as admin.listening) for srv and store, which must
+// outlive it. On success *out owns the server; release it with
+// rt_admin_stop(). Returns 0, or -1 with the reason in err.
+int rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *store, char *err,
+                   size_t errlen);
+
+// rt_admin_port returns the TCP port it listens on.
+int rt_admin_port(const rt_admin *a);
+
+// rt_admin_stop stops serving and frees a. NULL does nothing.
+void rt_admin_stop(rt_admin *a);
+
+// rt_admin_metrics appends every metric of srv and store to out: the
+// server's (calls, latency, in flight, nng), the store's (writer, LMDB) and
+// the service's own (rt_server_opts.metrics).
+void rt_admin_metrics(rt_strbuf *out, rt_server *srv, rt_store *store);
+
+#endif
