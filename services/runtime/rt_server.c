@@ -736,7 +736,7 @@ peer_addr(nng_msg *m, char *buf, size_t n)
         break;
     }
     case NNG_AF_IPC:
-        snprintf(buf, n, "ipc:%s", sa.s_ipc.sa_path);
+        snprintf(buf, n, "ipc:%.50s", sa.s_ipc.sa_path);
         break;
     default:
         break;
