@@ -612,7 +612,10 @@ civic_msg_table(const ProtobufCMessage *msg, civic_table *t)
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
-            rep = f;
+            // The first list is the one a table shows (a dashboard's areas,
+            // not the notes about its parts that follow).
+            if (rep == NULL)
+                rep = f;
             n_rep++;
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor != &google__protobuf__timestamp__descriptor) {
             one = f;
@@ -624,7 +627,7 @@ civic_msg_table(const ProtobufCMessage *msg, civic_table *t)
     ProtobufCMessage *self = (ProtobufCMessage *) (uintptr_t) msg;
     ProtobufCMessage *const *items = &self;
     size_t n_items = 1;
-    if (n_rep == 1 && n_msg == 0) {
+    if (n_rep >= 1 && n_msg == 0) {
         items = *(ProtobufCMessage *const *const *) FIELD_CPTR(msg, rep->offset);
         n_items = *(const size_t *) FIELD_CPTR(msg, rep->quantifier_offset);
         d = rep->descriptor;

@@ -410,6 +410,16 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
         ProtobufCMessage *resp = NULL;
         civic_status st;
         if (call(ch, c->method, req, md->output, &resp, c->flags & CMD_WRITE, idem, &st) != 0) {
+            if (st.code == CIVIC_UNIMPLEMENTED && c->direct != NULL) {
+                // Not the gateway: the service's own method, same flags.
+                cli_cmd d = *c;
+                d.method = c->direct;
+                d.prefix = c->direct_prefix;
+                d.direct = NULL;
+                civic_channel_close(ch);
+                protobuf_c_message_free_unpacked(req, NULL);
+                return run_cmd(&d, argc, argv);
+            }
             print_status(&st);
             rc = 1;
             break;

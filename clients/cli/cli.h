@@ -18,6 +18,12 @@ typedef struct cli_cmd {
     const char *defaults;   // "path=value,…" applied before the flags
     const char *aliases;    // "flag=field,…" short names for flags
     const char *help;
+    // A command that runs a gateway flow names the service's own method
+    // here: pointed straight at the service (which has no such flow, and
+    // answers UNIMPLEMENTED), the CLI makes this call instead, with flags
+    // under direct_prefix.
+    const char *direct;
+    const char *direct_prefix;
 } cli_cmd;
 
 #include <protobuf-c/protobuf-c.h>

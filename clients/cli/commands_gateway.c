@@ -10,28 +10,28 @@
 static const cli_cmd cmds[] = {
     {"tokens", "create", G "CreateToken", "", NULL, CMD_WRITE, NULL, "ttl=ttl_seconds",
      "Issue a token (shown once): --principal, --role admin|inspector|unit|volunteer|viewer, "
-     "--ttl SECONDS, --note"},
+     "--ttl SECONDS, --note", NULL, NULL},
     {"tokens", "list", G "ListTokens", "", NULL, CMD_LIST, NULL, NULL,
-     "List tokens (never their text): --include-inactive true"},
-    {"tokens", "revoke", G "RevokeToken", "", "id", CMD_WRITE, NULL, NULL, "Revoke a token: ID"},
-    {"whoami", "show", G "WhoAmI", "", NULL, 0, NULL, NULL, "Who the gateway takes you for"},
+     "List tokens (never their text): --include-inactive true", NULL, NULL},
+    {"tokens", "revoke", G "RevokeToken", "", "id", CMD_WRITE, NULL, NULL, "Revoke a token: ID", NULL, NULL},
+    {"whoami", "show", G "WhoAmI", "", NULL, 0, NULL, NULL, "Who the gateway takes you for", NULL, NULL},
     {"audit", "list", G "ListEvents", "", NULL, 0, NULL, "after=after_seq",
-     "The gateway's audit log: tokens created and revoked (--after-seq N)"},
+     "The gateway's audit log: tokens created and revoked (--after-seq N)", NULL, NULL},
     {"tokens", "refresh", G "RefreshToken", "", NULL, CMD_WRITE, NULL, NULL,
-     "A volunteer's new token for the same volunteer (shown once; the old one lasts until it expires)"},
+     "A volunteer's new token for the same volunteer (shown once; the old one lasts until it expires)", NULL, NULL},
     {"activities", "join", G "SignUp", "", "activity_id", CMD_WRITE, NULL, "volunteer=volunteer_id",
      "Sign up through the gateway (volunteer active, activity open, point active): ACTIVITY "
-     "[--volunteer ID, admins]; answers registered or waitlisted with the position"},
+     "[--volunteer ID, admins]; answers registered or waitlisted with the position", NULL, NULL},
     {"problems", "report-at", G "ReportProblemAtPoint", "report.", "report.point_id", CMD_WRITE, NULL, NULL,
      "Report a problem at a point; area and grid come from the point: POINT --category C "
-     "--description TEXT --source S [--severity, --before-photos, --allow-duplicate true]"},
+     "--description TEXT --source S [--severity, --before-photos, --allow-duplicate true]", NULL, NULL},
     {"dashboard", "show", G "GetDashboard", "", NULL, 0, NULL, "day=local_day,area=area_ids",
      "Per area: points, patrolled today, problems open/overdue/closed today, volunteer hours this "
-     "week [--day YYYYMMDD, --area ID]; a service down shows as unavailable"},
+     "week [--day YYYYMMDD, --area ID]; a service down shows as unavailable", NULL, NULL},
     {"volunteers", "register-self", G "SelfRegister", "volunteer.", NULL, CMD_WRITE, NULL, NULL,
      "Register yourself, no token needed: --name, --phone, --kind, --area-id, --community, --consent "
-     "true; prints your volunteer token (shown once)"},
-    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL},
+     "true; prints your volunteer token (shown once)", NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
 const cli_table cli_gateway = {&civic__gateway__v1__gateway_service__descriptor, cmds};

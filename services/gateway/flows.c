@@ -596,37 +596,6 @@ part(const char *name, int code, const civic_status *st)
     return p;
 }
 
-// local_day_bounds gives the Unix-ms bounds of a local day YYYYMMDD (today
-// when 0), and the day itself.
-static int32_t
-local_day_bounds(int32_t day, int64_t now_ms, int64_t *from, int64_t *to)
-{
-    struct tm tm;
-    time_t now = (time_t) (now_ms / 1000);
-    localtime_r(&now, &tm);
-    if (day > 0) {
-        tm.tm_year = day / 10000 - 1900;
-        tm.tm_mon = day / 100 % 100 - 1;
-        tm.tm_mday = day % 100;
-    }
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    struct tm next = tm;
-    *from = (int64_t) mktime(&tm) * 1000;
-    next.tm_mday++;
-    *to = (int64_t) mktime(&next) * 1000;
-    return (int32_t) ((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
-}
-
-static int
-is_open_problem(int state)
-{
-    return state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_REPORTED ||
-           state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_ASSIGNED ||
-           state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_IN_PROGRESS ||
-           state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_SUBMITTED;
-}
-
 static int
 flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st)
 {
@@ -634,8 +603,9 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     Civic__Gateway__V1__GetDashboardRequest *in = unpack_in(fw, &civic__gateway__v1__get_dashboard_request__descriptor);
     if (in == NULL)
         return violation(st, "payload", "does not decode as civic.gateway.v1.GetDashboardRequest");
-    int64_t from, to;
-    int32_t day = local_day_bounds(in->local_day, call->now_ms, &from, &to);
+    // The campaign's local day (UTC+8 unless configured), whatever the
+    // machine's time zone.
+    int32_t day = in->local_day ? in->local_day : rt_local_day(call->now_ms, s->tz_offset_min);
     int64_t deadline = deadline_for(call);
     // Aggregate figures only: asked as the gateway itself, read-only.
     const char *p = "gateway:dashboard", *r = "viewer", *rid = call->request_id;
@@ -645,18 +615,17 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     vs.local_day = day;
     vs.area_ids = in->area_ids;
     vs.n_area_ids = in->n_area_ids;
-    Civic__Tasks__V1__ListProblemsRequest lp = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
-    lp.page_size = 1000;
+    Civic__Tasks__V1__GetSummaryRequest ts = CIVIC__TASKS__V1__GET_SUMMARY_REQUEST__INIT;
     // The three at once; each answers or fails by the one deadline.
     pending pc, pv, pt;
     call_start(s, B_POINTS, PTS "GetCoverageSummary", &cs.base, p, r, rid, NULL, deadline, &pc);
     call_start(s, B_VOLUNTEERS, VOL "GetAreaSummary", &vs.base, p, r, rid, NULL, deadline, &pv);
-    call_start(s, B_TASKS, TSK "ListProblems", &lp.base, p, r, rid, NULL, deadline, &pt);
+    call_start(s, B_TASKS, TSK "GetSummary", &ts.base, p, r, rid, NULL, deadline, &pt);
     civic_status sc, sv, stk;
     ProtobufCMessage *rc_, *rv_, *rt_;
     int cc = call_wait(&pc, &civic__points__v1__get_coverage_summary_response__descriptor, &rc_, &sc);
     int cv = call_wait(&pv, &civic__volunteers__v1__get_area_summary_response__descriptor, &rv_, &sv);
-    int ct = call_wait(&pt, &civic__tasks__v1__list_problems_response__descriptor, &rt_, &stk);
+    int ct = call_wait(&pt, &civic__tasks__v1__get_summary_response__descriptor, &rt_, &stk);
 
     dash d = {.only = in->area_ids, .n_only = in->n_area_ids};
     if (cc == 0) {
@@ -684,44 +653,21 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
         }
         protobuf_c_message_free_unpacked(rv_, NULL);
     }
-    // Problems: the tasks service has no summary call yet, so the gateway
-    // counts them from ListProblems pages, within the same deadline.
-    int64_t now = call->now_ms;
-    for (int pages = 0; ct == 0; pages++) {
-        Civic__Tasks__V1__ListProblemsResponse *l = (Civic__Tasks__V1__ListProblemsResponse *) rt_;
-        for (size_t i = 0; i < l->n_problems; i++) {
-            Civic__Tasks__V1__Problem *pr = l->problems[i];
-            Civic__Gateway__V1__AreaDashboard *a = dash_area(&d, pr->area_id);
+    // Problems and works: the tasks service's own summary, from its
+    // counters (today as the tasks service counts it).
+    if (ct == 0) {
+        Civic__Tasks__V1__GetSummaryResponse *t = (Civic__Tasks__V1__GetSummaryResponse *) rt_;
+        for (size_t i = 0; i < t->n_areas; i++) {
+            Civic__Gateway__V1__AreaDashboard *a = dash_area(&d, t->areas[i]->area_id);
             if (a == NULL)
                 continue;
-            if (is_open_problem(pr->state))
-                a->problems_open++;
-            if ((pr->state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_ASSIGNED ||
-                 pr->state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_IN_PROGRESS) &&
-                pr->deadline && pr->deadline->seconds * 1000 < now)
-                a->problems_overdue++;
-            if (pr->state == CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_CLOSED && pr->close_time &&
-                pr->close_time->seconds * 1000 >= from && pr->close_time->seconds * 1000 < to)
-                a->problems_closed_today++;
+            a->problems_open = (uint32_t) t->areas[i]->open;
+            a->problems_overdue = (uint32_t) t->areas[i]->overdue;
+            a->problems_closed_today = (uint32_t) t->areas[i]->closed_today;
+            a->works_percent_done = t->areas[i]->works_percent_done;
         }
-        if (l->next_page_token == NULL || l->next_page_token[0] == '\0') {
-            protobuf_c_message_free_unpacked(rt_, NULL);
-            break;
-        }
-        if (pages >= 100) {
-            protobuf_c_message_free_unpacked(rt_, NULL);
-            ct = civic_status_set(&stk, CIVIC_RESOURCE_EXHAUSTED, "more than 100000 problems to count");
-            break;
-        }
-        lp.page_token = l->next_page_token;
-        call_start(s, B_TASKS, TSK "ListProblems", &lp.base, p, r, rid, NULL, deadline, &pt);
         protobuf_c_message_free_unpacked(rt_, NULL);
-        lp.page_token = NULL;
-        ct = call_wait(&pt, &civic__tasks__v1__list_problems_response__descriptor, &rt_, &stk);
     }
-    if (ct != 0) // counts from a part of the pages would mislead: none at all
-        for (size_t i = 0; i < d.n; i++)
-            d.areas[i]->problems_open = d.areas[i]->problems_overdue = d.areas[i]->problems_closed_today = 0;
 
     Civic__Gateway__V1__GetDashboardResponse *o = malloc(sizeof *o);
     civic__gateway__v1__get_dashboard_response__init(o);
@@ -730,12 +676,10 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     o->n_areas = d.n;
     o->parts = malloc(4 * sizeof *o->parts);
     o->n_parts = 4;
-    civic_status works;
-    civic_status_set(&works, CIVIC_UNIMPLEMENTED, "the tasks service has no summary of works yet");
     o->parts[0] = part("points", cc, &sc);
     o->parts[1] = part("tasks", ct, &stk);
     o->parts[2] = part("volunteers", cv, &sv);
-    o->parts[3] = part("works", CIVIC_UNIMPLEMENTED, &works);
+    o->parts[3] = part("works", ct, &stk);
     civic__gateway__v1__get_dashboard_request__free_unpacked(in, NULL);
     *outp = &o->base;
     return 0;

@@ -59,6 +59,7 @@ typedef struct gw_svc {
     pthread_cond_t cv;
     int stopping;
     int probe_ms;
+    int tz_offset_min; // the campaign's local day
     // Rate limits (limit.c).
     gw_limiter limiter;
     gw_rate rate_per_token, rate_per_client, rate_self_register;

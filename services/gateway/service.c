@@ -68,6 +68,7 @@ gw_init(void **state, rt_store *store, const rt_config *cfg)
     s->store = store;
     s->key = cfg->key;
     s->probe_ms = (int) gw_cfg.probe_ms;
+    s->tz_offset_min = (int) cfg->tz_offset_min;
     s->tokens = rt_store_db(store, "tokens");
     s->token_ids = rt_store_db(store, "token_ids");
     pthread_mutex_init(&s->mu, NULL);

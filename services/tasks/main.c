@@ -1,4 +1,8 @@
 // civic-tasks: problems from report to close-out, with their audit trail.
+// `civic-tasks bulk-load --data DIR --count N …` (with the service stopped)
+// loads synthetic problems for benchmarks instead (bulk.c).
+#include <string.h>
+
 #include "tasks.h"
 
 static const rt_service_def *const services[] = {&tasks_service_def};
@@ -13,6 +17,8 @@ static const rt_cfg_key extra[] = {
 int
 main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "bulk-load") == 0)
+        return tasks_bulk_main(argc, argv);
     const rt_app app = {
         .name = "civic-tasks",
         .about = "The civicgrid tasks service: problems, their rectification and close-out.",

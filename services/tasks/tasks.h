@@ -9,6 +9,7 @@
 //   handlers_list.c    ListProblems, ListProblemHistory
 //   check.c            an index and history audit for tests
 //   demo.c             demo problems through the public API
+//   bulk.c             `civic-tasks bulk-load`: synthetic problems for benchmarks
 //   service.c          the handler table and the service's state
 #ifndef TASKS_H
 #define TASKS_H
@@ -271,5 +272,11 @@ int tasks_demo_load(const char *url, const civic_key *key);
 
 // tasks_ready is the rt_app hook that loads the demo when --demo is set.
 int tasks_ready(void *state, const rt_config *cfg);
+
+// --- bulk.c ---
+
+// tasks_bulk_main is `civic-tasks bulk-load …` (argv[1] is "bulk-load"): the
+// offline loader of synthetic problems for benchmarks. Returns the exit code.
+int tasks_bulk_main(int argc, char **argv);
 
 #endif

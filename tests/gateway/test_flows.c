@@ -190,8 +190,30 @@ test_dashboard(void **state)
     const char *pat[] = {"patrols", "record", "--point-id", "1", "--result", "fine", NULL};
     char out[8192];
     assert_int_equal(cli(&f, f.admin, out, sizeof out, pat), 0);
+    // A problem reported at the point through the gateway: area and grid
+    // come from the point; the same report again is the same problem.
+    const char *rep[] = {"problems", "report-at", "1", "--category", "garbage", "--description",
+                         "垃圾堆放（测试）", "--source", "patrol", NULL};
+    json_t *pr = cli_json(&f, f.admin, rep);
+    assert_int_equal(jnum(pr, "problem.areaId"), 1);
+    assert_true(jnum(pr, "problem.gridId") > 0);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%s", jstr(pr, "problem.id"));
+    json_decref(pr);
+    pr = cli_json(&f, f.admin, rep);
+    assert_string_equal(jstr(pr, "problem.id"), pid);
+    assert_true(json_is_true(json_object_get(pr, "duplicate")));
+    json_decref(pr);
+
     const char *dash[] = {"dashboard", "show", NULL};
     json_t *d = cli_json(&f, f.admin, dash);
+    const char *sum[] = {"problems", "summary", NULL};
+    json_t *ts = cli_json(&f, f.admin, sum);
+    json_t *tsa = json_array_get(json_object_get(ts, "areas"), 0);
+    assert_int_equal(jnum(tsa, "areaId"), 1);
+    assert_int_equal(jnum(json_array_get(json_object_get(d, "areas"), 0), "problemsOpen"), jnum(tsa, "open"));
+    assert_int_equal(jnum(tsa, "open"), 1);
+    json_decref(ts);
     const char *cov[] = {"coverage", "summary", NULL};
     json_t *c = cli_json(&f, f.admin, cov);
     json_t *areas = json_object_get(d, "areas"), *cov_areas = json_object_get(c, "areas");
