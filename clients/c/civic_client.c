@@ -31,6 +31,7 @@ struct slot {
     civic_channel *ch;
     nng_ctx ctx;
     nng_aio *aio;
+    int lane; // the socket the context belongs to
     int state;
     // The call being made.
     char *method;
@@ -51,9 +52,14 @@ struct slot {
     civic_forward_fn fwd;
 };
 
+#define LANES_MAX 8
+
 struct civic_channel {
-    nng_socket sock;
-    nng_dialer dialer;
+    nng_socket socks[LANES_MAX];
+    nng_dialer dialers[LANES_MAX];
+    atomic_int lane_up[LANES_MAX]; // connections per socket
+    int n_lanes;
+    int n_slots; // slots made, for spreading them over the lanes
     civic_channel_opts opts;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -61,7 +67,7 @@ struct civic_channel {
     slot *all;
     int closing;
     atomic_int connected;
-    nng_pipe pipes[8]; // current connections, for civic_channel_reset
+    nng_pipe pipes[2 * LANES_MAX]; // current connections, for civic_channel_reset
     int n_pipes;
     atomic_uint_fast64_t next_call_id;
     // Copies of what opts pointed to, so the caller's may go.
@@ -114,14 +120,20 @@ static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     civic_channel *ch = arg;
+    int lane = 0;
+    for (int i = 0; i < ch->n_lanes; i++)
+        if (nng_socket_id(nng_pipe_socket(p)) == nng_socket_id(ch->socks[i]))
+            lane = i;
     pthread_mutex_lock(&ch->mu);
     if (ev == NNG_PIPE_EV_ADD_POST) {
         atomic_fetch_add(&ch->connected, 1);
-        if (ch->n_pipes < 8)
+        atomic_fetch_add(&ch->lane_up[lane], 1);
+        if (ch->n_pipes < 2 * LANES_MAX)
             ch->pipes[ch->n_pipes++] = p;
         pthread_cond_broadcast(&ch->cv);
     } else if (ev == NNG_PIPE_EV_REM_POST) {
         atomic_fetch_sub(&ch->connected, 1);
+        atomic_fetch_sub(&ch->lane_up[lane], 1);
         for (int i = 0; i < ch->n_pipes; i++)
             if (nng_pipe_id(ch->pipes[i]) == nng_pipe_id(p))
                 ch->pipes[i] = ch->pipes[--ch->n_pipes];
@@ -138,7 +150,7 @@ civic_channel_connected(civic_channel *ch)
 void
 civic_channel_reset(civic_channel *ch)
 {
-    nng_pipe ps[8];
+    nng_pipe ps[2 * LANES_MAX];
     pthread_mutex_lock(&ch->mu);
     int n = ch->n_pipes;
     memcpy(ps, ch->pipes, sizeof ps);
@@ -180,23 +192,35 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
     clock_gettime(CLOCK_REALTIME, &ts);
     atomic_init(&ch->next_call_id, ((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) ts.tv_sec);
 
-    if ((rv = nng_req0_open(&ch->sock)) != 0)
-        goto fail_nosock;
-    // Set before any context exists: contexts copy the re-send time.
-    if ((rv = nng_socket_set_ms(ch->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-        (rv = nng_socket_set_size(ch->sock, NNG_OPT_RECVMAXSZ, ch->opts.max_msg)) != 0 ||
-        (rv = nng_pipe_notify(ch->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, ch)) != 0 ||
-        (rv = nng_pipe_notify(ch->sock, NNG_PIPE_EV_REM_POST, pipe_cb, ch)) != 0 ||
-        (rv = nng_dialer_create(&ch->dialer, ch->sock, url)) != 0)
-        goto fail;
-    nng_dialer_set_ms(ch->dialer, NNG_OPT_RECONNMINT, 50);
-    nng_dialer_set_ms(ch->dialer, NNG_OPT_RECONNMAXT, 1000);
-    if ((rv = nng_dialer_start(ch->dialer, NNG_FLAG_NONBLOCK)) != 0)
-        goto fail;
+    ch->n_lanes = ch->opts.lanes < 1 ? 1 : ch->opts.lanes > LANES_MAX ? LANES_MAX : ch->opts.lanes;
+    for (int i = 0; i < ch->n_lanes; i++) {
+        if ((rv = nng_req0_open(&ch->socks[i])) != 0) {
+            ch->n_lanes = i;
+            goto fail;
+        }
+        atomic_init(&ch->lane_up[i], 0);
+        // Set before any context exists: contexts copy the re-send time.
+        if ((rv = nng_socket_set_ms(ch->socks[i], NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+            (rv = nng_socket_set_size(ch->socks[i], NNG_OPT_RECVMAXSZ, ch->opts.max_msg)) != 0 ||
+            (rv = nng_pipe_notify(ch->socks[i], NNG_PIPE_EV_ADD_POST, pipe_cb, ch)) != 0 ||
+            (rv = nng_pipe_notify(ch->socks[i], NNG_PIPE_EV_REM_POST, pipe_cb, ch)) != 0 ||
+            (rv = nng_dialer_create(&ch->dialers[i], ch->socks[i], url)) != 0) {
+            ch->n_lanes = i + 1;
+            goto fail;
+        }
+        nng_dialer_set_ms(ch->dialers[i], NNG_OPT_RECONNMINT, 50);
+        nng_dialer_set_ms(ch->dialers[i], NNG_OPT_RECONNMAXT, 1000);
+        if ((rv = nng_dialer_start(ch->dialers[i], NNG_FLAG_NONBLOCK)) != 0) {
+            ch->n_lanes = i + 1;
+            goto fail;
+        }
+    }
 
     int64_t until = civic_now_ms() + (ch->opts.lazy ? 0 : ch->opts.wait_connect_ms);
     pthread_mutex_lock(&ch->mu);
-    while (atomic_load(&ch->connected) == 0 && civic_now_ms() < until) {
+    // Wait for every lane (a call on a lane not yet connected would fail),
+    // but one connection is enough to go on with when time runs out.
+    while (atomic_load(&ch->connected) < ch->n_lanes && civic_now_ms() < until) {
         struct timespec abs;
         clock_gettime(CLOCK_REALTIME, &abs);
         abs.tv_nsec += 20 * 1000000;
@@ -216,8 +240,8 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
     return CIVIC_OK;
 
 fail:
-    nng_close(ch->sock);
-fail_nosock:
+    for (int i = 0; i < ch->n_lanes; i++)
+        nng_close(ch->socks[i]);
     civic_status_set(st, civic_status_from_nng(rv) == CIVIC_INVALID_ARGUMENT ? CIVIC_INVALID_ARGUMENT
                                                                               : CIVIC_UNAVAILABLE,
                      "%s: %s", url, nng_strerror(rv));
@@ -254,9 +278,10 @@ civic_channel_close(civic_channel *ch)
     pthread_mutex_lock(&ch->mu);
     ch->closing = 1;
     pthread_mutex_unlock(&ch->mu);
-    // Closing the socket ends every operation with NNG_ECLOSED; stopping each
-    // aio then waits for its callback, outside of any callback.
-    nng_close(ch->sock);
+    // Closing the sockets ends every operation with NNG_ECLOSED; stopping
+    // each aio then waits for its callback, outside of any callback.
+    for (int i = 0; i < ch->n_lanes; i++)
+        nng_close(ch->socks[i]);
     for (slot *s = ch->all; s != NULL; s = s->all_next)
         nng_aio_stop(s->aio);
     slot *s = ch->all;
@@ -294,7 +319,10 @@ slot_get(civic_channel *ch)
         free(s);
         return NULL;
     }
-    if (nng_ctx_open(&s->ctx, ch->sock) != 0) {
+    pthread_mutex_lock(&ch->mu);
+    s->lane = ch->n_slots++ % ch->n_lanes;
+    pthread_mutex_unlock(&ch->mu);
+    if (nng_ctx_open(&s->ctx, ch->socks[s->lane]) != 0) {
         nng_aio_free(s->aio);
         free(s);
         return NULL;
@@ -364,7 +392,7 @@ send_attempt(slot *s)
     int64_t now = civic_now_ms();
     if (now >= s->deadline)
         return civic_status_set(&s->last, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before sending");
-    if (atomic_load(&ch->connected) == 0)
+    if (atomic_load(&ch->lane_up[s->lane]) == 0)
         return civic_status_set(&s->last, CIVIC_UNAVAILABLE, "not connected");
     s->attempt++;
     s->call_id = atomic_fetch_add(&ch->next_call_id, 1);
@@ -545,6 +573,10 @@ civic_call_forward(civic_channel *ch, void *env, int64_t deadline_ms, civic_forw
     slot *s = slot_get(ch);
     if (s == NULL)
         return CIVIC_RESOURCE_EXHAUSTED;
+    if (atomic_load(&ch->lane_up[s->lane]) == 0) {
+        slot_put(s);
+        return CIVIC_UNAVAILABLE;
+    }
     s->fwd = done;
     s->arg = arg;
     s->deadline = deadline_ms;

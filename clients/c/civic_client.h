@@ -48,6 +48,9 @@ typedef struct civic_channel_opts {
                              // default 2000; the dialer keeps trying after
     int lazy;                // do not wait at all: open succeeds unconnected
                              // and calls fail UNAVAILABLE until connected
+    int lanes;               // sockets (connections) to spread calls over, so
+                             // many calls in flight do not queue on one
+                             // socket's lock; default 1, at most 8
 } civic_channel_opts;
 
 // civic_channel_open dials url ("tcp://127.0.0.1:7001", "ipc:///…"). It

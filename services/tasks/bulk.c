@@ -308,7 +308,8 @@ usage(FILE *f)
                "problems to the store in DIR through the service's own handlers (records,\n"
                "history, indexes, per-day counters and events as the service writes them),\n"
                "reported over the last D days in A areas and moved on to every state, with\n"
-               "deadlines past and future. Commits WITHOUT fsync (unsafe no-sync mode): a\n"
+               "deadlines past and future. DIR must hold no problems yet (a fresh data directory).\n"
+               "Commits WITHOUT fsync (unsafe no-sync mode): a\n"
                "crash while loading can lose or corrupt the store.\n");
 }
 
@@ -379,8 +380,25 @@ tasks_bulk_main(int argc, char **argv)
     pthread_cond_init(&b->cv, NULL);
     rt_arena_init(&b->arena, 64u << 20);
 
-    double t0 = mono_s(), last = t0;
+    // Only into an empty store: its days already have snapshots, and a write
+    // never changes a past day, so loaded history would all count today.
     int rc = 0;
+    rt_txn rt;
+    MDB_txn *cache = NULL;
+    MDB_stat ms = {0};
+    if (rt_read_begin(st, &rt, &b->arena, &cache) != 0 || mdb_stat(rt.txn, b->svc.problems, &ms) != 0) {
+        snprintf(b->err, sizeof b->err, "cannot read the store");
+        rc = 1;
+    } else if (ms.ms_entries > 0) {
+        snprintf(b->err, sizeof b->err, "the store in %s holds %zu problems: bulk-load fills an empty one",
+                 dir, (size_t) ms.ms_entries);
+        rc = 1;
+    }
+    if (cache != NULL || rt.txn != NULL) {
+        rt_read_end(&rt, &cache);
+        rt_read_release(&cache);
+    }
+    double t0 = mono_s(), last = t0;
     while (rc == 0 && b->done < (uint64_t) count) {
         uint64_t left = (uint64_t) count - b->done;
         b->todo = left < BULK_CHUNK ? left : BULK_CHUNK;

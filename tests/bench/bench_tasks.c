@@ -3,6 +3,13 @@
 //   report-problem  ReportProblem at a new point per call (no duplicate hit,
 //                   so every call writes the problem, its indexes, history
 //                   and event)
+//   daily-report    GetDailyReport for today, every area (reads the per-day
+//                   counters: its cost follows cells and days, not problems)
+//   summary         GetSummary: the dashboard, every area
+//   overdue-page    ListProblems of area 1, overdue as of now, first page of 50
+//
+// The three reads are the scale figures of tests/bench/tasks_scale.sh, run
+// against a store civic-tasks bulk-load filled.
 //   assign-problem  ReassignProblem over a pool of assigned problems made in
 //                   setup: each call moves a problem to another unit with a
 //                   new deadline (indexes, history, event)
@@ -94,8 +101,35 @@ reassign_payload(void *ctx, uint64_t n, uint8_t *buf, size_t cap)
     return civic__tasks__v1__reassign_problem_request__pack(&req, buf);
 }
 
+static size_t
+daily_payload(void *ctx, uint64_t n, uint8_t *buf, size_t cap)
+{
+    Civic__Tasks__V1__GetDailyReportRequest req = CIVIC__TASKS__V1__GET_DAILY_REPORT_REQUEST__INIT;
+    return civic__tasks__v1__get_daily_report_request__pack(&req, buf); // day 0: today; every area
+}
+
+static size_t
+summary_payload(void *ctx, uint64_t n, uint8_t *buf, size_t cap)
+{
+    Civic__Tasks__V1__GetSummaryRequest req = CIVIC__TASKS__V1__GET_SUMMARY_REQUEST__INIT;
+    return civic__tasks__v1__get_summary_request__pack(&req, buf);
+}
+
+static size_t
+overdue_payload(void *ctx, uint64_t n, uint8_t *buf, size_t cap)
+{
+    Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
+    req.area_id = 1;
+    req.overdue = 1; // as of the server's now
+    req.page_size = 50;
+    return civic__tasks__v1__list_problems_request__pack(&req, buf);
+}
+
 const bench_mode bench_tasks_modes[] = {
     {"report-problem", T "ReportProblem", 1, NULL, report_payload},
     {"assign-problem", T "ReassignProblem", 1, pool_setup, reassign_payload},
+    {"daily-report", T "GetDailyReport", 0, NULL, daily_payload},
+    {"summary", T "GetSummary", 0, NULL, summary_payload},
+    {"overdue-page", T "ListProblems", 0, NULL, overdue_payload},
     {NULL, NULL, 0, NULL, NULL},
 };

@@ -266,6 +266,7 @@ find_mode(const char *name)
 
 static const char *token; // --token: a bearer token, for calls through the gateway
 static long extra_pid;     // --extra-pid: a second server whose CPU counts too
+static int no_setup;       // --no-setup 1: the fixtures exist (ids from 1)
 
 static int
 bench(const char *addr, const char *mode, int inflight, double duration, double warmup,
@@ -302,7 +303,7 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
             fprintf(stderr, "civic-bench: unknown mode %s\n", mode);
             return 2;
         }
-        if (r->m->setup != NULL && r->m->setup(r->ch, &r->fixtures) != 0)
+        if (r->m->setup != NULL && !no_setup && r->m->setup(r->ch, &r->fixtures) != 0)
             return 1;
     }
     for (int i = 0; i < inflight; i++)
@@ -415,6 +416,8 @@ main(int argc, char **argv)
             token = v;
         else if (strcmp(k, "--extra-pid") == 0)
             extra_pid = atol(v);
+        else if (strcmp(k, "--no-setup") == 0)
+            no_setup = atoi(v);
         else if (strcmp(k, "--echo-like") == 0)
             echo_len = envelope_size(v);
         else {
