@@ -277,6 +277,72 @@ test_self_registration_rate_limit(void **state)
     gw_fixture_stop(&f);
 }
 
+// count_events counts the gateway's audit events of a type.
+static int
+count_events(gw_fixture *f, const char *type)
+{
+    const char *args[] = {"audit", "list", "--page-size", "1000", NULL};
+    json_t *j = cli_json(f, f->admin, args);
+    json_t *evs = json_object_get(j, "events");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(evs); i++) {
+        const char *t = jstr(json_array_get(evs, i), "type");
+        n += t && strcmp(t, type) == 0;
+    }
+    json_decref(j);
+    return n;
+}
+
+static void
+test_audit(void **state)
+{
+    gw_fixture f;
+    gw_fixture_start(&f, NULL);
+    char out[8192], tok[128];
+    gw_token(&f, "巡查员", "inspector", 0, tok, sizeof tok, NULL);
+    // Token creation is audited; so is an admin's read of full phone numbers
+    // (the write of the record does not hold up the read: poll for it).
+    assert_true(count_events(&f, "token.created") >= 2);
+    const char *units[] = {"units", "list", NULL};
+    int before = count_events(&f, "personal_data.read");
+    assert_int_equal(cli(&f, f.admin, out, sizeof out, units), 0);
+    int after = before;
+    for (int64_t until = civic_now_ms() + 10000; after == before && civic_now_ms() < until;) {
+        after = count_events(&f, "personal_data.read");
+        struct timespec d = {0, 50 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    assert_true(after > before);
+    // An inspector sees masked phones: nothing to audit.
+    assert_int_equal(cli(&f, tok, out, sizeof out, units), 0);
+    struct timespec d = {0, 300 * 1000000};
+    nanosleep(&d, NULL);
+    assert_int_equal(count_events(&f, "personal_data.read"), after);
+    gw_fixture_stop(&f);
+}
+
+static void
+test_token_limit(void **state)
+{
+    gw_fixture f;
+    const char *gargs[] = {"--rate-per-token=0.001/3", NULL};
+    gw_fixture_start_with(&f, NULL, gargs);
+    char out[8192], tok[128], tok2[128];
+    gw_token(&f, "巡查员", "inspector", 0, tok, sizeof tok, NULL);
+    gw_token(&f, "巡查员乙", "inspector", 0, tok2, sizeof tok2, NULL);
+    // A burst of 3, refilled one per 1000 s: the fourth call is refused.
+    const char *who[] = {"whoami", "show", NULL};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cli(&f, tok, out, sizeof out, who), 0);
+    const char *argv[] = {"--addr", f.gateway.url, "--token", tok, "whoami", "show", NULL};
+    char err[1024];
+    assert_int_equal(th_cli(out, sizeof out, err, sizeof err, argv), 1);
+    assert_non_null(strstr(err, "RESOURCE_EXHAUSTED"));
+    // Another token is unaffected.
+    assert_int_equal(cli(&f, tok2, out, sizeof out, who), 0);
+    gw_fixture_stop(&f);
+}
+
 int
 main(void)
 {
@@ -284,6 +350,8 @@ main(void)
         cmocka_unit_test(test_signup_flow),
         cmocka_unit_test(test_dashboard),
         cmocka_unit_test(test_self_registration_rate_limit),
+        cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_token_limit),
     };
     return cmocka_run_group_tests_name("civic.gateway.flows", tests, NULL, NULL);
 }
