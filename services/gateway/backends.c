@@ -20,7 +20,7 @@
 static int limit_client(gw_svc *s, const rt_call *call, char *msg, size_t msglen);
 
 int
-gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen)
+gw_authenticate(void *state, rt_call *call, rt_txn *txn, char *msg, size_t msglen)
 {
     gw_svc *s = state;
     call->principal = "";
@@ -34,16 +34,13 @@ gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t m
         snprintf(msg, msglen, "authorization must be \"Bearer <token>\"");
         return CIVIC_UNAUTHENTICATED;
     }
-    rt_txn t = {.store = s->store, .arena = arena};
-    int rc = mdb_txn_begin(rt_store_env(s->store), NULL, MDB_RDONLY, &t.txn);
-    if (rc != 0) {
+    // The token is unpacked into the call's arena, so its principal lives as
+    // long as the call, after the read transaction ends.
+    Civic__Gateway__V1__Token *tok = gw_token_lookup(txn, s, auth + 7);
+    if (rt_txn_status(txn) != 0) {
         snprintf(msg, msglen, "token store unavailable");
         return CIVIC_UNAVAILABLE;
     }
-    // The token is unpacked into the call's arena, so its principal lives as
-    // long as the call.
-    Civic__Gateway__V1__Token *tok = gw_token_lookup(&t, s, auth + 7);
-    mdb_txn_abort(t.txn);
     if (tok == NULL) {
         snprintf(msg, msglen, "unknown token");
         return CIVIC_UNAUTHENTICATED;

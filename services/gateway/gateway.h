@@ -114,7 +114,7 @@ void gw_forward(void *state, rt_forward *fw);
 int gw_health(void *state, const char *service);
 // gw_metrics appends civic_backend_up and civic_backend_connections.
 void gw_metrics(void *state, rt_strbuf *out);
-int gw_authenticate(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen);
+int gw_authenticate(void *state, rt_call *call, rt_txn *txn, char *msg, size_t msglen);
 
 // --- limit.c: token buckets ---
 // gw_rate_parse reads "RATE/BURST" ("5/10"), "RATE" (burst = RATE) or ""

@@ -821,7 +821,14 @@ on_request(rt_ctx *c, nng_msg *m)
     }
     if (srv->opts.authenticate != NULL) {
         char msg[300] = "";
-        int rc = srv->opts.authenticate(srv->state, &c->call, &c->arena, msg, sizeof msg);
+        rt_txn at;
+        int rc = rt_read_begin(srv->store, &at, &c->arena, &c->rtxn);
+        if (rc == 0) {
+            rc = srv->opts.authenticate(srv->state, &c->call, &at, msg, sizeof msg);
+            rt_read_end(&at, &c->rtxn);
+        } else {
+            snprintf(msg, sizeof msg, "%s", at.message);
+        }
         if (rc != 0) {
             reply_error(c, rc, msg, NULL);
             return;

@@ -130,10 +130,11 @@ typedef struct rt_server_opts {
     // The gateway's hooks; back ends leave them NULL.
     //
     // authenticate replaces x-civic-* identity: it sets call->principal (in
-    // arena, the call's) and call->role from the caller's credentials
+    // txn's arena, the call's) and call->role from the caller's credentials
     // (RT_ROLE_NONE for none) and returns 0, or a status code with a message
-    // to refuse the call.
-    int (*authenticate)(void *state, rt_call *call, rt_arena *arena, char *msg, size_t msglen);
+    // to refuse the call. txn is a read transaction on the server's store,
+    // begun from the context's cached handle (no reader-table lock per call).
+    int (*authenticate)(void *state, rt_call *call, rt_txn *txn, char *msg, size_t msglen);
     // forward takes over every call for a method not hosted here.
     void (*forward)(void *state, rt_forward *fw);
     // health answers Check for a service not hosted here: a CheckResponse
