@@ -768,7 +768,11 @@ on_request(rt_ctx *c, nng_msg *m)
         return;
     }
 
-    peer_addr(m, c->peer, sizeof c->peer);
+    // The caller's address is for the gateway's per-client limits; asking
+    // nng for it costs a getpeername(2), so back ends do not.
+    c->peer[0] = '\0';
+    if (srv->opts.authenticate != NULL)
+        peer_addr(m, c->peer, sizeof c->peer);
     c->call.peer = c->peer;
     Civic__Rpc__V1__Request *req =
         civic__rpc__v1__request__unpack(&c->arena.pb, nng_msg_len(m), nng_msg_body(m));

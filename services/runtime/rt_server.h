@@ -62,7 +62,7 @@ typedef struct rt_call {
     rt_server *server;
     const struct Civic__Rpc__V1__Request *envelope;
     const char *peer;            // the caller's address ("127.0.0.1:50412"),
-                                 // "" when nng cannot tell
+                                 // "" when nng cannot tell; set at the gateway only
 } rt_call;
 
 // rt_call_metadata returns the value of a metadata key, or NULL.
