@@ -385,6 +385,29 @@ body_ok(rt_arena *a, const ProtobufCMessage *out, size_t *len)
     return b;
 }
 
+// reply_ok_msg makes an OK Response with out packed straight into it.
+static nng_msg *
+reply_ok_msg(uint64_t call_id, const ProtobufCMessage *out)
+{
+    size_t n = protobuf_c_message_get_packed_size(out);
+    size_t head = call_id ? 1 + varint_len(call_id) : 0;
+    size_t body = n ? 1 + varint_len(n) + n : 0;
+    nng_msg *m;
+    if (nng_msg_alloc(&m, head + body) != 0)
+        return NULL;
+    uint8_t *p = nng_msg_body(m);
+    if (call_id) {
+        *p++ = 0x08;
+        p = varint_put(p, call_id);
+    }
+    if (n) {
+        *p++ = 0x1a;
+        p = varint_put(p, n);
+        protobuf_c_message_pack(out, p);
+    }
+    return m;
+}
+
 // body_status packs a Status field. It uses the heap, not the arena, so that
 // it works when the arena is what ran out.
 static uint8_t *
@@ -614,17 +637,18 @@ run_read(rt_ctx *c, MDB_txn **cache)
     t.principal = c->call.principal;
     t.now_ms = c->call.now_ms;
     c->route->m->fn(&t, c->in, c->out, &c->call);
-    // Pack before the transaction ends: out may borrow from the map.
-    size_t len = 0;
-    uint8_t *b = t.code == 0 ? body_ok(&c->arena, c->out, &len) : NULL;
+    // Pack before the transaction ends (out may borrow from the map), and
+    // straight into the reply: a read's reply is never stored, so it needs
+    // no copy in the arena first.
+    nng_msg *m = t.code == 0 ? reply_ok_msg(c->call_id, c->out) : NULL;
     rt_read_end(&t, cache);
     if (t.code != 0) {
         reply_error(c, t.code, t.message, &t);
-    } else if (b == NULL) {
-        reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted", NULL);
+    } else if (m == NULL) {
+        reply_error(c, CIVIC_RESOURCE_EXHAUSTED, "out of memory for the reply", NULL);
     } else {
         log_call(c, CIVIC_OK, NULL);
-        ctx_send(c, reply_msg(c->call_id, b, len));
+        ctx_send(c, m);
     }
 }
 
