@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake ninja-build pkg-config clang
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libnng-dev nng-utils libmbedtls-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   liblmdb-dev lmdb-utils

@@ -270,6 +270,79 @@ slot_clear(slot *s)
     s->n_md = 0;
 }
 
+// What a stuck nng_close still uses, kept reachable (not leaked) until exit.
+static void *stuck[16];
+static atomic_int n_stuck;
+
+static void
+keep_stuck(void *p)
+{
+    int i = atomic_fetch_add(&n_stuck, 1);
+    if (i < 16)
+        stuck[i] = p;
+}
+
+typedef struct closer {
+    nng_socket sock;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} closer;
+
+static void *
+close_main(void *arg)
+{
+    closer *c = arg;
+    nng_close(c->sock);
+    pthread_mutex_lock(&c->mu);
+    c->done = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int
+civic_nng_close_bounded(nng_socket sock, int ms)
+{
+    closer *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        nng_close(sock);
+        return 0;
+    }
+    c->sock = sock;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, close_main, c) != 0) {
+        nng_close(sock);
+        free(c);
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long) (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+        ;
+    int done = c->done;
+    pthread_mutex_unlock(&c->mu);
+    if (!done) {
+        keep_stuck(c); // still in use by the stuck thread
+        pthread_detach(t);
+        return -1;
+    }
+    pthread_join(t, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+    return 0;
+}
+
 void
 civic_channel_close(civic_channel *ch)
 {
@@ -279,9 +352,15 @@ civic_channel_close(civic_channel *ch)
     ch->closing = 1;
     pthread_mutex_unlock(&ch->mu);
     // Closing the sockets ends every operation with NNG_ECLOSED; stopping
-    // each aio then waits for its callback, outside of any callback.
+    // each aio then waits for its callback, outside of any callback. A close
+    // that hangs (nng#1543) leaves the channel to nng: nothing is freed.
+    int stuck_close = 0;
     for (int i = 0; i < ch->n_lanes; i++)
-        nng_close(ch->socks[i]);
+        stuck_close |= civic_nng_close_bounded(ch->socks[i], 5000) != 0;
+    if (stuck_close) {
+        keep_stuck(ch);
+        return;
+    }
     for (slot *s = ch->all; s != NULL; s = s->all_next)
         nng_aio_stop(s->aio);
     slot *s = ch->all;

@@ -8,6 +8,7 @@
 #ifndef CIVIC_CLIENT_H
 #define CIVIC_CLIENT_H
 
+#include <nng/nng.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +138,13 @@ int civic_call_forward(civic_channel *ch, void *env, int64_t deadline_ms, civic_
 // civic_channel_reset closes the channel's connections, so its dialer makes
 // new ones: for a connection that no longer answers.
 void civic_channel_reset(civic_channel *ch);
+
+// civic_nng_close_bounded closes sock, waiting at most ms. nng 1.5.2's
+// nng_close can deadlock in its reaper (nanomsg/nng#1543, fixed in later
+// releases), so the close runs on a thread of its own. Returns 0 once
+// closed, or -1 when it timed out: the socket is then abandoned to that
+// thread, and whatever its contexts and aios use must be left allocated.
+int civic_nng_close_bounded(nng_socket sock, int ms);
 
 // civic_now_ms returns a monotonic clock in milliseconds.
 int64_t civic_now_ms(void);

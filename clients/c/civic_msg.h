@@ -30,6 +30,26 @@ int civic_msg_set(ProtobufCMessage *msg, const char *path, const char *text, cha
 // their default value are left out. Returns a new reference.
 json_t *civic_msg_to_json(const ProtobufCMessage *msg);
 
+// civic_msg_from_json fills msg (fresh from civic_msg_new) from JSON in
+// protobuf's canonical mapping: lowerCamelCase or snake_case names, enums by
+// name or number, 64-bit integers as strings or numbers, Timestamps as RFC
+// 3339, FieldMasks as comma-separated paths, bytes as base64 (standard or
+// URL-safe), maps as objects, Any as {"@type": URL, ...fields}; null is the
+// default value. Unknown fields and type mismatches are errors naming the
+// field path ("point.location.lat: expected a number"). Returns 0, or -1
+// with the reason in err (msg is then partly filled; free it as usual).
+int civic_msg_from_json(ProtobufCMessage *msg, json_t *j, char *err, size_t errlen);
+
+// civic_msg_find_type returns the compiled-in descriptor of the message
+// type full_name ("civic.points.v1.Point"), or NULL. It knows every message
+// reachable from the services' methods and the rpc envelope.
+const ProtobufCMessageDescriptor *civic_msg_find_type(const char *full_name);
+
+// civic_msg_find_method returns the compiled-in descriptor of a method
+// named "/civic.points.v1.PointsService/GetPoint" (or without the leading
+// slash, or "civic.points.v1.PointsService.GetPoint"), or NULL.
+const ProtobufCMethodDescriptor *civic_msg_find_method(const char *name);
+
 // civic_json_name writes field's lowerCamelCase JSON name into out.
 void civic_json_name(const char *field, char *out, size_t n);
 

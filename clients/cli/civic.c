@@ -50,7 +50,9 @@ usage(FILE *f)
     fprintf(f,
             "Usage: civic [GLOBAL FLAGS] RESOURCE VERB [ID] [--FIELD VALUE]...\n"
             "       civic health [SERVICE]\n"
-            "       civic describe [SERVICE|METHOD]\n\n"
+            "       civic describe [SERVICE|METHOD|MESSAGE]\n"
+            "       civic call METHOD [JSON|@FILE|-]   any method, request and reply as JSON\n"
+            "                                          (protobuf's canonical JSON mapping)\n\n"
             "Global flags:\n"
             "  --addr URL               server or gateway [CIVIC_ADDR; default tcp://127.0.0.1:7000]\n"
             "  --timeout DURATION       deadline per call: 500ms, 5s, 1m [default 10s]\n"
@@ -646,6 +648,280 @@ cmd_health(int argc, char **argv)
     return rc;
 }
 
+// --- call: any method, JSON in and out, types from reflection ---
+
+// fetch_reflection asks the server at ch for its services and descriptor set.
+static int
+fetch_reflection(civic_channel *ch, Civic__Rpc__V1__ListServicesResponse **ls,
+                 Google__Protobuf__FileDescriptorSet **set)
+{
+    Civic__Rpc__V1__GetFileDescriptorSetRequest req = CIVIC__RPC__V1__GET_FILE_DESCRIPTOR_SET_REQUEST__INIT;
+    Civic__Rpc__V1__ListServicesRequest lreq = CIVIC__RPC__V1__LIST_SERVICES_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL, *lresp = NULL;
+    civic_status st;
+    if (call(ch, "/civic.rpc.v1.ReflectionService/ListServices", &lreq.base,
+             &civic__rpc__v1__list_services_response__descriptor, &lresp, 0, NULL, &st) != 0 ||
+        call(ch, "/civic.rpc.v1.ReflectionService/GetFileDescriptorSet", &req.base,
+             &civic__rpc__v1__get_file_descriptor_set_response__descriptor, &resp, 0, NULL, &st) != 0) {
+        print_status(&st);
+        if (lresp)
+            protobuf_c_message_free_unpacked(lresp, NULL);
+        return 1;
+    }
+    Civic__Rpc__V1__GetFileDescriptorSetResponse *r = (Civic__Rpc__V1__GetFileDescriptorSetResponse *) resp;
+    *set = google__protobuf__file_descriptor_set__unpack(NULL, r->file_descriptor_set.len,
+                                                         r->file_descriptor_set.data);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    *ls = (Civic__Rpc__V1__ListServicesResponse *) lresp;
+    if (*set == NULL) {
+        fprintf(stderr, "civic: the server's descriptor set does not decode\n");
+        protobuf_c_message_free_unpacked(lresp, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+// read_all reads a whole stream into a heap string.
+static char *
+read_all(FILE *f)
+{
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static int
+cmd_call(int argc, char **argv)
+{
+    if (argc < 1 || argc > 2)
+        return die_usage("call takes METHOD [JSON|@FILE|-]");
+    // The method as named: /pkg.Service/Method, pkg.Service/Method,
+    // pkg.Service.Method, Service/Method or a unique Method.
+    char want[512];
+    snprintf(want, sizeof want, "%s", argv[0][0] == '/' ? argv[0] + 1 : argv[0]);
+    char *wsvc = NULL, *wm = want;
+    char *sep = strrchr(want, '/');
+    if (sep == NULL && strchr(want, '.') != NULL)
+        sep = strrchr(want, '.');
+    if (sep != NULL) {
+        *sep = '\0';
+        wsvc = want;
+        wm = sep + 1;
+    }
+    char *text = NULL;
+    const char *src = argc > 1 ? argv[1] : "{}";
+    if (strcmp(src, "-") == 0 || src[0] == '@') {
+        FILE *f = strcmp(src, "-") == 0 ? stdin : fopen(src + 1, "r");
+        if (f == NULL) {
+            fprintf(stderr, "civic: %s: %s\n", src + 1, strerror(errno));
+            return 2;
+        }
+        text = read_all(f);
+        if (f != stdin)
+            fclose(f);
+        src = text;
+    }
+    json_error_t jerr;
+    json_t *jin = json_loads(src, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (jin == NULL)
+        return die_usage("request JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+
+    civic_channel *ch;
+    int rc = open_channel(&ch);
+    if (rc != 0) {
+        json_decref(jin);
+        return rc;
+    }
+    Civic__Rpc__V1__ListServicesResponse *ls = NULL;
+    Google__Protobuf__FileDescriptorSet *set = NULL;
+    if ((rc = fetch_reflection(ch, &ls, &set)) != 0) {
+        json_decref(jin);
+        civic_channel_close(ch);
+        return rc;
+    }
+    char full[512] = "", in_type[256] = "", out_type[256] = "";
+    int matches = 0, read = 0;
+    for (size_t s = 0; s < ls->n_services; s++)
+        for (size_t fi = 0; fi < set->n_file; fi++) {
+            Google__Protobuf__FileDescriptorProto *fd = set->file[fi];
+            for (size_t si = 0; si < fd->n_service; si++) {
+                Google__Protobuf__ServiceDescriptorProto *sd = fd->service[si];
+                char svc[256];
+                snprintf(svc, sizeof svc, "%s.%s", fd->package, sd->name);
+                if (strcmp(svc, ls->services[s]) != 0)
+                    continue;
+                if (wsvc != NULL && strcmp(wsvc, svc) != 0 && strcmp(wsvc, sd->name) != 0)
+                    continue;
+                for (size_t mi = 0; mi < sd->n_method; mi++) {
+                    Google__Protobuf__MethodDescriptorProto *m = sd->method[mi];
+                    if (strcmp(m->name, wm) != 0)
+                        continue;
+                    matches++;
+                    snprintf(full, sizeof full, "/%s/%s", svc, m->name);
+                    snprintf(in_type, sizeof in_type, "%s", m->input_type + (m->input_type[0] == '.'));
+                    snprintf(out_type, sizeof out_type, "%s", m->output_type + (m->output_type[0] == '.'));
+                    read = m->options && m->options->has_idempotency_level &&
+                           m->options->idempotency_level ==
+                               GOOGLE__PROTOBUF__METHOD_OPTIONS__IDEMPOTENCY_LEVEL__NO_SIDE_EFFECTS;
+                }
+            }
+        }
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    protobuf_c_message_free_unpacked(&ls->base, NULL);
+    ProtobufCMessage *req = NULL;
+    if (matches != 1) {
+        fprintf(stderr, "civic: %s: %s\n", matches ? "ambiguous method (name its service)" : "NOT_FOUND: no such method there",
+                argv[0]);
+        rc = 1;
+        goto out;
+    }
+    // protobuf-c has no dynamic messages: the types named by the server
+    // must be compiled into this client.
+    const ProtobufCMessageDescriptor *in = civic_msg_find_type(in_type), *outd = civic_msg_find_type(out_type);
+    if (in == NULL || outd == NULL) {
+        fprintf(stderr, "civic: %s: type %s is not compiled into this civic\n", full, in == NULL ? in_type : out_type);
+        rc = 1;
+        goto out;
+    }
+    req = civic_msg_new(in);
+    char err[512];
+    if (civic_msg_from_json(req, jin, err, sizeof err) != 0) {
+        fprintf(stderr, "civic: request: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    char idem[64];
+    if (g.idempotency_key)
+        snprintf(idem, sizeof idem, "%s", g.idempotency_key);
+    else
+        new_key(idem, sizeof idem);
+    ProtobufCMessage *resp = NULL;
+    civic_status st;
+    if (call(ch, full, req, outd, &resp, !read, idem, &st) != 0) {
+        print_status(&st);
+        rc = 1;
+        goto out;
+    }
+    json_t *j = civic_msg_to_json(resp);
+    char *o = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", o);
+    free(o);
+    json_decref(j);
+    protobuf_c_message_free_unpacked(resp, NULL);
+out:
+    if (req)
+        protobuf_c_message_free_unpacked(req, NULL);
+    json_decref(jin);
+    civic_channel_close(ch);
+    return rc;
+}
+
+static const char *const field_types[] = {
+    "", "double", "float", "int64", "uint64", "int32", "fixed64", "fixed32", "bool", "string",
+    "group", "message", "bytes", "uint32", "enum", "sfixed32", "sfixed64", "sint32", "sint64",
+};
+
+// describe_message prints a message type of the server's descriptor set,
+// or an enum; returns 0 if name is one.
+static int
+describe_message(const Google__Protobuf__FileDescriptorSet *set, const char *name)
+{
+    for (size_t fi = 0; fi < set->n_file; fi++) {
+        Google__Protobuf__FileDescriptorProto *fd = set->file[fi];
+        for (size_t ei = 0; ei < fd->n_enum_type; ei++) {
+            char full[300];
+            snprintf(full, sizeof full, "%s.%s", fd->package, fd->enum_type[ei]->name);
+            if (strcmp(full, name) != 0)
+                continue;
+            json_t *o = json_object(), *vals = json_array();
+            json_object_set_new(o, "enum", json_string(full));
+            for (size_t v = 0; v < fd->enum_type[ei]->n_value; v++) {
+                Google__Protobuf__EnumValueDescriptorProto *ev = fd->enum_type[ei]->value[v];
+                if (g.out == OUT_TABLE) {
+                    if (v == 0)
+                        printf("enum %s\n", full);
+                    printf("  %-40s %d\n", ev->name, ev->number);
+                }
+                json_t *e = json_object();
+                json_object_set_new(e, "name", json_string(ev->name));
+                json_object_set_new(e, "number", json_integer(ev->number));
+                json_array_append_new(vals, e);
+            }
+            json_object_set_new(o, "values", vals);
+            if (g.out != OUT_TABLE) {
+                char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("%s\n", s);
+                free(s);
+            }
+            json_decref(o);
+            return 0;
+        }
+        // Messages, nested ones too: a small stack of (prefix, descriptor).
+        struct {
+            char prefix[300];
+            Google__Protobuf__DescriptorProto *d;
+        } stack[64];
+        size_t sp = 0;
+        for (size_t mi = 0; mi < fd->n_message_type && sp < 64; mi++) {
+            snprintf(stack[sp].prefix, sizeof stack[sp].prefix, "%s", fd->package);
+            stack[sp++].d = fd->message_type[mi];
+        }
+        while (sp > 0) {
+            sp--;
+            Google__Protobuf__DescriptorProto *d = stack[sp].d;
+            char full[300];
+            if (snprintf(full, sizeof full, "%s.%s", stack[sp].prefix, d->name) >= (int) sizeof full)
+                continue;
+            for (size_t ni = 0; ni < d->n_nested_type && sp < 64; ni++) {
+                memcpy(stack[sp].prefix, full, sizeof full);
+                stack[sp++].d = d->nested_type[ni];
+            }
+            if (strcmp(full, name) != 0)
+                continue;
+            json_t *o = json_object(), *fields = json_array();
+            json_object_set_new(o, "message", json_string(full));
+            if (g.out == OUT_TABLE)
+                printf("message %s\n", full);
+            for (size_t k = 0; k < d->n_field; k++) {
+                Google__Protobuf__FieldDescriptorProto *f = d->field[k];
+                char type[300];
+                unsigned t = (unsigned) f->type;
+                if (f->type_name)
+                    snprintf(type, sizeof type, "%s", f->type_name + (f->type_name[0] == '.'));
+                else
+                    snprintf(type, sizeof type, "%s", t < sizeof field_types / sizeof *field_types ? field_types[t] : "?");
+                int rep = f->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
+                const char *jn = f->json_name ? f->json_name : f->name;
+                if (g.out == OUT_TABLE)
+                    printf("  %3d %-28s %-24s %s%s\n", f->number, f->name, jn, rep ? "repeated " : "", type);
+                json_t *e = json_object();
+                json_object_set_new(e, "name", json_string(f->name));
+                json_object_set_new(e, "jsonName", json_string(jn));
+                json_object_set_new(e, "number", json_integer(f->number));
+                json_object_set_new(e, "type", json_string(type));
+                json_object_set_new(e, "repeated", json_boolean(rep));
+                json_array_append_new(fields, e);
+            }
+            json_object_set_new(o, "fields", fields);
+            if (g.out != OUT_TABLE) {
+                char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("%s\n", s);
+                free(s);
+            }
+            json_decref(o);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int
 cmd_describe(int argc, char **argv)
 {
@@ -718,7 +994,10 @@ cmd_describe(int argc, char **argv)
             }
         }
     }
-    if (g.out != OUT_TABLE) {
+    int is_msg = 0;
+    if (want && !found && describe_message(set, want[0] == '.' ? want + 1 : want) == 0)
+        found = is_msg = 1;
+    if (g.out != OUT_TABLE && !is_msg) {
         char *s = json_dumps(jout, JSON_INDENT(2));
         printf("%s\n", s);
         free(s);
@@ -856,6 +1135,8 @@ main(int argc, char **argv)
         return cmd_health(argc - i, argv + i);
     if (strcmp(res, "describe") == 0)
         return cmd_describe(argc - i, argv + i);
+    if (strcmp(res, "call") == 0)
+        return cmd_call(argc - i, argv + i);
     const char *verb = i < argc ? argv[i++] : NULL;
     int known = 0;
     FOR_EACH_CMD(c) {

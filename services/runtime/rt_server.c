@@ -498,10 +498,12 @@ static void
 ctx_send(rt_ctx *c, nng_msg *m)
 {
     if (m == NULL) {
-        // No memory for a reply: the caller's deadline will tell them.
+        // No memory for a reply: the caller's deadline will tell them. The
+        // receive is armed before the call stops counting, so a stop cannot
+        // close the socket in between.
         rt_arena_reset(&c->arena);
-        call_end(c->srv);
         ctx_recv(c);
+        call_end(c->srv);
         return;
     }
     c->state = C_SEND;
@@ -964,35 +966,42 @@ static void
 ctx_cb(void *arg)
 {
     rt_ctx *c = arg;
+    rt_server *srv = c->srv;
     int rv = nng_aio_result(c->aio);
-    int closing = atomic_load(&c->srv->closing);
+    // While a callback runs it counts as in flight, so the stop, which closes
+    // the socket once nothing is in flight, never races a callback that is
+    // about to arm another receive (that receive would outlive its context).
+    pthread_mutex_lock(&srv->mu);
+    int closing = atomic_load(&srv->closing);
+    if (!closing)
+        srv->inflight++;
+    pthread_mutex_unlock(&srv->mu);
+    if (closing) {
+        // Only a message nng handed us is ours to free; nothing is re-armed.
+        if ((c->state == C_RECV && rv == 0) || (c->state == C_SEND && rv != 0)) {
+            nng_msg_free(nng_aio_get_msg(c->aio));
+            nng_aio_set_msg(c->aio, NULL);
+        }
+        return;
+    }
     if (c->state == C_SEND) {
         if (rv != 0) {
             nng_msg_free(nng_aio_get_msg(c->aio));
             nng_aio_set_msg(c->aio, NULL);
         }
         rt_arena_reset(&c->arena);
-        call_end(c->srv);
-        if (rv == NNG_ECLOSED || closing)
-            return;
-        ctx_recv(c);
-        return;
-    }
-    // C_RECV
-    if (rv != 0) {
-        if (rv == NNG_ECLOSED || closing)
-            return;
-        ctx_recv(c);
-        return;
-    }
-    if (closing) {
-        nng_msg_free(nng_aio_get_msg(c->aio));
+        call_end(srv); // the call
+        if (rv != NNG_ECLOSED)
+            ctx_recv(c);
+    } else if (rv != 0) {
+        if (rv != NNG_ECLOSED)
+            ctx_recv(c);
+    } else {
+        nng_msg *m = nng_aio_get_msg(c->aio);
         nng_aio_set_msg(c->aio, NULL);
-        return;
+        on_request(c, m);
     }
-    nng_msg *m = nng_aio_get_msg(c->aio);
-    nng_aio_set_msg(c->aio, NULL);
-    on_request(c, m);
+    call_end(srv); // this callback
 }
 
 // --- forwarding (the gateway) ---
@@ -1172,67 +1181,8 @@ rt_server_metrics(rt_server *srv, rt_strbuf *out)
         srv->opts.metrics(srv->state, out);
 }
 
-// What a stuck nng_close still uses, kept reachable (not leaked) until exit.
-static void *abandoned[2];
-
-typedef struct closer {
-    nng_socket sock;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;
-} closer;
-
-static void *
-close_main(void *arg)
-{
-    closer *c = arg;
-    nng_close(c->sock);
-    pthread_mutex_lock(&c->mu);
-    c->done = 1;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
-}
-
-// close_bounded closes sock, waiting at most ms. Returns 0 when closed, -1
-// when it timed out (the closer thread and its state are then abandoned).
-static int
-close_bounded(nng_socket sock, int ms)
-{
-    closer *c = calloc(1, sizeof *c);
-    c->sock = sock;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    pthread_t t;
-    if (pthread_create(&t, NULL, close_main, c) != 0) {
-        nng_close(sock);
-        free(c);
-        return 0;
-    }
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&c->mu);
-    while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
-        ;
-    int done = c->done;
-    pthread_mutex_unlock(&c->mu);
-    if (!done) {
-        abandoned[0] = c; // still in use by the stuck thread
-        pthread_detach(t);
-        return -1;
-    }
-    pthread_join(t, NULL);
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cv);
-    free(c);
-    return 0;
-}
+// A server whose socket would not close, kept reachable until exit.
+static rt_server *abandoned;
 
 void
 rt_server_stop(rt_server *srv)
@@ -1253,14 +1203,19 @@ rt_server_stop(rt_server *srv)
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->worker, NULL);
+    // A reply nng has taken may still be on its way to the wire, and nng
+    // 1.5.2 can lose (leak) a message its close catches in transit: give the
+    // last replies a moment to go out. No request is taken from here on.
+    struct timespec grace = {0, 100 * 1000000L};
+    nanosleep(&grace, NULL);
     // Every call is answered. Closing the socket ends the contexts'
     // receives (their callbacks see closing and do not re-arm). nng 1.5.2's
     // nng_close can deadlock in its reaper (nanomsg/nng#1543, fixed later),
     // so it runs on a thread of its own with a bound: past it the process is
     // exiting anyway, and the server is left allocated rather than freed
     // under nng's feet.
-    if (close_bounded(srv->sock, 5000) != 0) {
-        abandoned[1] = srv;
+    if (civic_nng_close_bounded(srv->sock, 5000) != 0) {
+        abandoned = srv;
         rt_log(RT_LOG_WARN, "server.close_timeout",
                "message=\"nng_close did not finish (nng#1543); calls were all answered\"");
         return;
