@@ -12,6 +12,10 @@ pkgs=(
   python3-protobuf curl procps
 )
 
+# npm (for buf, the protobuf linter, in the test suite) comes with Node.js;
+# Debian's npm package only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
