@@ -62,11 +62,11 @@ if [ "$smoke" = 1 ]; then
     { cat "$tmp/load.log" >&2; exit 1; }
   start "$tmp/smoke"
   out=$("$cli" --addr "$url" -o json reports daily)
-  echo "$out" | grep -q '"total"' || { echo "daily report: $out" >&2; exit 1; }
+  grep -q '"total"' <<<"$out" || { echo "daily report: $out" >&2; exit 1; }
   out=$("$cli" --addr "$url" -o json problems summary)
-  echo "$out" | grep -q '"areas"' || { echo "summary: $out" >&2; exit 1; }
+  grep -q '"areas"' <<<"$out" || { echo "summary: $out" >&2; exit 1; }
   out=$("$cli" --addr "$url" -o json problems list --area-id 1 --overdue true --page-size 50)
-  echo "$out" | grep -q 'PROBLEM_STATE_' || { echo "overdue page: $out" >&2; exit 1; }
+  grep -q 'PROBLEM_STATE_' <<<"$out" || { echo "overdue page: $out" >&2; exit 1; }
   stop
   echo "tasks scale smoke: ok ($(tail -1 "$tmp/load.log"))"
   exit 0
