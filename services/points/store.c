@@ -138,23 +138,6 @@ points_key_day(rt_key *k, int32_t day, uint64_t id)
 
 // --- records ---
 
-// index_move makes the index entry from (NULL: none) become to; an entry
-// whose key did not change is left alone.
-static void
-index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to)
-{
-    if (to->overflow) {
-        // Field checks keep every key short: a long one here is a bug.
-        rt_txn_fail(t, CIVIC_INTERNAL, "index key over %d bytes", RT_KEY_MAX);
-        return;
-    }
-    if (from != NULL && from->len == to->len && memcmp(from->b, to->b, to->len) == 0)
-        return;
-    if (from != NULL)
-        rt_del(t, db, from->b, from->len);
-    rt_put(t, db, to->b, to->len, "", 0);
-}
-
 // counter_move moves one unit from the counter under from to the one under
 // to; NULL on either side means "not counted".
 static void
@@ -247,7 +230,7 @@ points_area_put(rt_txn *t, const points_svc *s, const points_area *a, const poin
     points_key_area_parent(&k, a);
     if (old != NULL)
         points_key_area_parent(&ok, old);
-    index_move(t, s->areas_by_parent, old ? &ok : NULL, &k);
+    rt_index_move(t, s->areas_by_parent, old ? &ok : NULL, &k, "", 0, 1);
 }
 
 void
@@ -258,7 +241,7 @@ points_unit_put(rt_txn *t, const points_svc *s, const points_unit *u, const poin
     points_key_unit_area(&k, u);
     if (old != NULL)
         points_key_unit_area(&ok, old);
-    index_move(t, s->units_by_area, old ? &ok : NULL, &k);
+    rt_index_move(t, s->units_by_area, old ? &ok : NULL, &k, "", 0, 1);
 }
 
 void
@@ -269,15 +252,15 @@ points_point_put(rt_txn *t, const points_svc *s, const points_point *p, const po
     points_key_point_grid(&k, p);
     if (old != NULL)
         points_key_point_grid(&ok, old);
-    index_move(t, s->pts_by_grid, old ? &ok : NULL, &k);
+    rt_index_move(t, s->pts_by_grid, old ? &ok : NULL, &k, "", 0, 1);
     points_key_point_area(&k, p);
     if (old != NULL)
         points_key_point_area(&ok, old);
-    index_move(t, s->pts_by_area, old ? &ok : NULL, &k);
+    rt_index_move(t, s->pts_by_area, old ? &ok : NULL, &k, "", 0, 1);
     points_key_point_name(&k, p);
     if (old != NULL)
         points_key_point_name(&ok, old);
-    index_move(t, s->pts_by_name, old ? &ok : NULL, &k);
+    rt_index_move(t, s->pts_by_name, old ? &ok : NULL, &k, "", 0, 1);
 
     // Only ACTIVE points count: creating, archiving and moving between grids
     // all come down to moving the point's one unit, and its coverage on the
@@ -299,9 +282,9 @@ points_patrol_put(rt_txn *t, const points_svc *s, const points_patrol *p)
     rt_key k;
     rt_record_put(t, s->patrols, p->id, &p->base);
     points_key_patrol_point(&k, p);
-    index_move(t, s->patrols_by_point, NULL, &k);
+    rt_index_move(t, s->patrols_by_point, NULL, &k, "", 0, 1);
     points_key_patrol_day(&k, p);
-    index_move(t, s->patrols_by_day, NULL, &k);
+    rt_index_move(t, s->patrols_by_day, NULL, &k, "", 0, 1);
 
     // The point's first patrol of the day makes it a patrolled point of its
     // area and grid that day; later ones only add to its own count. (Only

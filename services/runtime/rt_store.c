@@ -232,6 +232,28 @@ rt_record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec)
     rt_put_msg(t, db, k, 8, rec);
 }
 
+static int
+key_eq(const rt_key *a, const rt_key *b)
+{
+    return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+void
+rt_index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to, const void *val,
+              size_t vlen, int same_val)
+{
+    if ((from && from->overflow) || (to && to->overflow)) {
+        rt_txn_fail(t, CIVIC_INTERNAL, "index key over %d bytes", RT_KEY_MAX);
+        return;
+    }
+    if (from != NULL && to != NULL && key_eq(from, to) && same_val)
+        return;
+    if (from != NULL && !(to != NULL && key_eq(from, to)))
+        rt_del(t, db, from->b, from->len);
+    if (to != NULL)
+        rt_put(t, db, to->b, to->len, val, vlen);
+}
+
 uint64_t
 rt_seq_next(rt_txn *t, const char *name)
 {

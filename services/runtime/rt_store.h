@@ -30,6 +30,7 @@
 
 #include "civic_client.h"
 #include "rt_arena.h"
+#include "rt_key.h"
 
 typedef struct rt_store rt_store;
 
@@ -104,6 +105,13 @@ void *rt_record_get(rt_txn *t, MDB_dbi db, const ProtobufCMessageDescriptor *des
 
 // rt_record_put stores rec under its big-endian id.
 void rt_record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *rec);
+
+// rt_index_move makes the index entry under from (NULL: none) become the one
+// under to (NULL: none) with value val; an entry whose key did not change,
+// and whose value did not either (same_val), is left alone. A key over
+// RT_KEY_MAX is a bug (field checks keep keys short): INTERNAL.
+void rt_index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to, const void *val,
+                   size_t vlen, int same_val);
 
 // rt_seq_next returns the next value (from 1) of the named id sequence, kept
 // in the meta database. Write transactions only.

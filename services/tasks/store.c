@@ -150,16 +150,8 @@ tasks_index_keys(tasks_index ix, const tasks_problem *p, rt_key *out)
 tasks_problem *
 tasks_problem_get(rt_txn *t, const tasks_svc *s, uint64_t id, const char *field)
 {
-    rt_key k;
-    void *rec = NULL;
-    tasks_key_id(&k, id);
-    int rc = rt_get_msg(t, s->problems, k.b, k.len, &civic__tasks__v1__problem__descriptor, &rec);
-    if (rc == MDB_NOTFOUND && field != NULL)
-        rt_txn_fail(t, CIVIC_NOT_FOUND, "%s: no problem %llu", field, (unsigned long long) id);
-    else if (rc == MDB_NOTFOUND)
-        rt_txn_fail(t, CIVIC_INTERNAL, "an index names problem %llu, which does not exist",
-                    (unsigned long long) id);
-    return rc == 0 ? rec : NULL;
+    return rt_record_get(t, s->problems, &civic__tasks__v1__problem__descriptor, "problem", id,
+                         field);
 }
 
 static int

@@ -45,13 +45,7 @@ tasks_work_derive(Civic__Tasks__V1__Work *w, int64_t now)
 static Civic__Tasks__V1__Work *
 work_get(rt_txn *t, const tasks_svc *s, uint64_t id, const char *field)
 {
-    rt_key k;
-    void *rec = NULL;
-    tasks_key_id(&k, id);
-    int rc = rt_get_msg(t, s->works, k.b, k.len, &civic__tasks__v1__work__descriptor, &rec);
-    if (rc == MDB_NOTFOUND)
-        rt_txn_fail(t, CIVIC_NOT_FOUND, "%s: no work %llu", field, (unsigned long long) id);
-    return rc == 0 ? rec : NULL;
+    return rt_record_get(t, s->works, &civic__tasks__v1__work__descriptor, "work", id, field);
 }
 
 int

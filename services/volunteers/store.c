@@ -274,32 +274,6 @@ vol_minutes(int64_t in_ms, int64_t out_ms, int64_t start_ms, int64_t end_ms)
 
 // --- records ---
 
-static int
-key_eq(const rt_key *a, const rt_key *b)
-{
-    return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
-}
-
-// index_move makes the entry from (NULL: none) become to (NULL: none), with
-// value val; an entry whose key and value did not change is left alone
-// (same_val tells the latter).
-static void
-index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to, const void *val,
-           size_t vlen, int same_val)
-{
-    if ((from && from->overflow) || (to && to->overflow)) {
-        // Field checks keep every key short: a long one here is a bug.
-        rt_txn_fail(t, CIVIC_INTERNAL, "index key over %d bytes", RT_KEY_MAX);
-        return;
-    }
-    if (from != NULL && to != NULL && key_eq(from, to) && same_val)
-        return;
-    if (from != NULL && !(to != NULL && key_eq(from, to)))
-        rt_del(t, db, from->b, from->len);
-    if (to != NULL)
-        rt_put(t, db, to->b, to->len, val, vlen);
-}
-
 typedef void (*key_fn)(rt_key *k, const void *rec);
 
 // move_entry moves the index entry of a record from what old gives to what
@@ -315,7 +289,7 @@ move_entry(rt_txn *t, MDB_dbi db, key_fn fn, int (*has)(const void *), const voi
         fn(&k, rec);
     if (in_old)
         fn(&ok, old);
-    index_move(t, db, in_old ? &ok : NULL, in_new ? &k : NULL, "", 0, 1);
+    rt_index_move(t, db, in_old ? &ok : NULL, in_new ? &k : NULL, "", 0, 1);
 }
 
 static void
@@ -502,7 +476,7 @@ vol_signup_put(rt_txn *t, const vol_svc *s, const vol_signup *su, const vol_sign
         vol_key_su_hold(&ok, old);
         vol_hold_value(oval, old);
     }
-    index_move(t, s->su_hold, in_old ? &ok : NULL, in_new ? &k : NULL, val, sizeof val,
+    rt_index_move(t, s->su_hold, in_old ? &ok : NULL, in_new ? &k : NULL, val, sizeof val,
                in_old && in_new && memcmp(val, oval, sizeof val) == 0);
 
     if (old == NULL || old->state != su->state || old->activity_id != su->activity_id) {
