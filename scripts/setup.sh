@@ -9,7 +9,7 @@ pkgs=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   liblmdb-dev lmdb-utils
   libcmocka-dev libjansson-dev libmicrohttpd-dev
-  python3-protobuf curl procps
+  python3-protobuf curl procps openssl
 )
 
 # npm (for buf, the protobuf linter, in the test suite) comes with Node.js;

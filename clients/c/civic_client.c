@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "civic/rpc/v1/rpc.pb-c.h"
+#include "civic_tls.h"
 #include "civic_util.h"
 
 enum { S_SEND, S_RECV, S_SLEEP };
@@ -165,6 +166,7 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
 {
     civic_channel *ch = calloc(1, sizeof *ch);
     int rv;
+    char why[256] = "";
     if (ch == NULL)
         return civic_status_set(st, CIVIC_RESOURCE_EXHAUSTED, "out of memory");
     if (opts != NULL)
@@ -210,11 +212,20 @@ civic_channel_open(civic_channel **out, const char *url, const civic_channel_opt
         }
         nng_dialer_set_ms(ch->dialers[i], NNG_OPT_RECONNMINT, 50);
         nng_dialer_set_ms(ch->dialers[i], NNG_OPT_RECONNMAXT, 1000);
+        if (civic_tls_url(url) &&
+            (rv = civic_tls_dialer(ch->dialers[i], ch->opts.tls_ca_file, ch->opts.tls_cert_key_file,
+                                   ch->opts.tls_server_name, why, sizeof why)) != 0) {
+            ch->n_lanes = i + 1;
+            goto fail;
+        }
         if ((rv = nng_dialer_start(ch->dialers[i], NNG_FLAG_NONBLOCK)) != 0) {
             ch->n_lanes = i + 1;
             goto fail;
         }
     }
+
+    // nng has read the TLS files already; the caller's strings are not kept.
+    ch->opts.tls_ca_file = ch->opts.tls_cert_key_file = ch->opts.tls_server_name = NULL;
 
     int64_t until = civic_now_ms() + (ch->opts.lazy ? 0 : ch->opts.wait_connect_ms);
     pthread_mutex_lock(&ch->mu);
@@ -244,7 +255,7 @@ fail:
         nng_close(ch->socks[i]);
     civic_status_set(st, civic_status_from_nng(rv) == CIVIC_INVALID_ARGUMENT ? CIVIC_INVALID_ARGUMENT
                                                                               : CIVIC_UNAVAILABLE,
-                     "%s: %s", url, nng_strerror(rv));
+                     "%s: %s", url, why[0] ? why : nng_strerror(rv));
     pthread_mutex_destroy(&ch->mu);
     pthread_cond_destroy(&ch->cv);
     free(ch->token);

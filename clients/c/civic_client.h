@@ -52,6 +52,13 @@ typedef struct civic_channel_opts {
     int lanes;               // sockets (connections) to spread calls over, so
                              // many calls in flight do not queue on one
                              // socket's lock; default 1, at most 8
+    // For a tls+tcp:// address: the CA the server's certificate must chain
+    // to (required), this client's certificate and key (PEM, one file) when
+    // the server asks for one, and the name to check the server's
+    // certificate for when it is not the address's host.
+    const char *tls_ca_file;
+    const char *tls_cert_key_file;
+    const char *tls_server_name;
 } civic_channel_opts;
 
 // civic_channel_open dials url ("tcp://127.0.0.1:7001", "ipc:///…"). It

@@ -32,6 +32,7 @@ typedef struct globals {
     const char *as; // principal:role
     const char *request_id;
     const char *idempotency_key;
+    const char *tls_ca_file, *tls_cert_key_file, *tls_server_name; // for tls+tcp://
     civic_key key;
     char principal[128], role[32];
 } globals;
@@ -64,7 +65,13 @@ usage(FILE *f)
             "  --as PRINCIPAL:ROLE      identity to sign (or to send unsigned to a service in open\n"
             "                           mode); default admin:admin with a key\n"
             "  --request-id ID          for logs and tracing\n"
-            "  --idempotency-key KEY    for a write; one is generated when not given\n\n"
+            "  --idempotency-key KEY    for a write; one is generated when not given\n"
+            "  --tls-ca-file F          for tls+tcp://: the CA the server's certificate must\n"
+            "                           chain to [CIVIC_TLS_CA_FILE]\n"
+            "  --tls-cert-key-file F    this client's certificate then key, PEM, for a server\n"
+            "                           that asks for one [CIVIC_TLS_CERT_KEY_FILE]\n"
+            "  --tls-server-name NAME   the name the server's certificate is checked for\n"
+            "                           [CIVIC_TLS_SERVER_NAME; default the address's host]\n\n"
             "Commands:\n");
     FOR_EACH_CMD(c)
         fprintf(f, "  %-10s %-9s %s\n", c->resource, c->verb, c->help);
@@ -132,7 +139,10 @@ print_status(const civic_status *st)
 static int
 open_channel(civic_channel **ch)
 {
-    civic_channel_opts o = {.token = g.token};
+    civic_channel_opts o = {.token = g.token,
+                            .tls_ca_file = g.tls_ca_file,
+                            .tls_cert_key_file = g.tls_cert_key_file,
+                            .tls_server_name = g.tls_server_name};
     if (g.key_file != NULL) {
         const char *why;
         if (civic_key_load(&g.key, g.key_file, &why) != 0) {
@@ -1063,6 +1073,9 @@ main(int argc, char **argv)
     g.key_file = getenv("CIVIC_INTERNAL_KEY_FILE");
     if (g.key_file && !g.key_file[0])
         g.key_file = NULL;
+    g.tls_ca_file = getenv("CIVIC_TLS_CA_FILE");
+    g.tls_cert_key_file = getenv("CIVIC_TLS_CERT_KEY_FILE");
+    g.tls_server_name = getenv("CIVIC_TLS_SERVER_NAME");
     g.timeout_ms = 10000;
     // Global flags may stand anywhere; take them out, keep the rest in order.
     int n = 1;
@@ -1081,7 +1094,8 @@ main(int argc, char **argv)
                      strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
                      strcmp(a, "--token") == 0 || strcmp(a, "--internal-key-file") == 0 ||
                      strcmp(a, "--as") == 0 || strcmp(a, "--request-id") == 0 ||
-                     strcmp(a, "--idempotency-key") == 0;
+                     strcmp(a, "--idempotency-key") == 0 || strcmp(a, "--tls-ca-file") == 0 ||
+                     strcmp(a, "--tls-cert-key-file") == 0 || strcmp(a, "--tls-server-name") == 0;
         if (!global) {
             argv[n++] = argv[i];
             continue;
@@ -1111,6 +1125,12 @@ main(int argc, char **argv)
             g.as = v;
         } else if (strcmp(a, "--request-id") == 0) {
             g.request_id = v;
+        } else if (strcmp(a, "--tls-ca-file") == 0) {
+            g.tls_ca_file = v;
+        } else if (strcmp(a, "--tls-cert-key-file") == 0) {
+            g.tls_cert_key_file = v;
+        } else if (strcmp(a, "--tls-server-name") == 0) {
+            g.tls_server_name = v;
         } else {
             g.idempotency_key = v;
         }

@@ -339,7 +339,10 @@ gw_backends_open(gw_svc *s)
         }
         // No retries here (the caller's client retries end to end), and no
         // waiting for a first connection: a back end may start later.
-        civic_channel_opts o = {.max_attempts = 1, .lazy = 1, .lanes = 4};
+        civic_channel_opts o = {.max_attempts = 1, .lazy = 1, .lanes = 4,
+                                .tls_ca_file = s->tls_ca_file,
+                                .tls_cert_key_file = s->tls_cert_key_file,
+                                .tls_server_name = s->backend_tls_server_name};
         civic_status st;
         if (civic_channel_open(&b->ch, b->url, &o, &st) != 0) {
             rt_log(RT_LOG_ERROR, "backend.bad_url", "backend=%s url=%s error=\"%s\"", b->name, b->url, st.message);

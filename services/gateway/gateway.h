@@ -59,6 +59,9 @@ typedef struct gw_svc {
     pthread_cond_t cv;
     int stopping;
     int probe_ms;
+    // tls+tcp:// back ends: the CA their certificates chain to, the
+    // gateway's own certificate and key to show them, the name to check.
+    const char *tls_ca_file, *tls_cert_key_file, *backend_tls_server_name;
     int tz_offset_min; // the campaign's local day
     // Rate limits (limit.c).
     gw_limiter limiter;
@@ -78,6 +81,7 @@ extern const rt_service_def gw_service_def;
 typedef struct gw_config {
     const char *points, *tasks, *volunteers;
     const char *admin_token_file;
+    const char *backend_tls_server_name;
     long long probe_ms;
     const char *rate_per_token, *rate_per_client, *rate_self_register;
     long long volunteer_token_ttl;

@@ -44,6 +44,9 @@ const rt_cfg_key gw_cfg_keys[] = {
     {"admin-token-file", "CIVIC_ADMIN_TOKEN_FILE", RT_CFG_STR, NULL, 0, 0, &gw_cfg.admin_token_file,
      "a mounted secret holding the first admin token; without it one is made and written to "
      "<data>/admin.token (mode 0600)"},
+    {"backend-tls-server-name", "CIVIC_BACKEND_TLS_SERVER_NAME", RT_CFG_STR, NULL, 0, 0,
+     &gw_cfg.backend_tls_server_name,
+     "the name tls+tcp:// back ends' certificates are checked for; default each address's host"},
     {"probe-ms", "CIVIC_PROBE_MS", RT_CFG_INT, "1000", 50, 60000, &gw_cfg.probe_ms,
      "how often each back end's health is probed (and how long a probe may take)"},
     {"rate-per-token", "CIVIC_RATE_PER_TOKEN", RT_CFG_STR, "200/400", 0, 0, &gw_cfg.rate_per_token,
@@ -68,6 +71,9 @@ gw_init(void **state, rt_store *store, const rt_config *cfg)
     s->store = store;
     s->key = cfg->key;
     s->probe_ms = (int) gw_cfg.probe_ms;
+    s->tls_ca_file = cfg->tls_ca_file;
+    s->tls_cert_key_file = cfg->tls_cert_key_file;
+    s->backend_tls_server_name = gw_cfg.backend_tls_server_name;
     s->tz_offset_min = (int) cfg->tz_offset_min;
     s->tokens = rt_store_db(store, "tokens");
     s->token_ids = rt_store_db(store, "token_ids");

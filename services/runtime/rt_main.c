@@ -8,10 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "civic_tls.h"
 #include "rt_admin.h"
 #include "rt_log.h"
 
-#define N_COMMON 12
+#define N_COMMON 15
 
 int
 rt_main(const rt_app *app, int argc, char **argv)
@@ -44,6 +45,15 @@ rt_main(const rt_app *app, int argc, char **argv)
          "test hook: stall every call this long before it is checked"},
         {"demo", "CIVIC_DEMO", RT_CFG_BOOL, "false", 0, 0, &cfg.demo,
          "load the demo campaign into an empty store at start"},
+        {"tls-cert-key-file", "CIVIC_TLS_CERT_KEY_FILE", RT_CFG_STR, NULL, 0, 0, &cfg.tls_cert_key_file,
+         "PEM file with this process's certificate (chain) then its private key: a tls+tcp:// "
+         "listener serves it; the gateway also shows it to back ends"},
+        {"tls-ca-file", "CIVIC_TLS_CA_FILE", RT_CFG_STR, NULL, 0, 0, &cfg.tls_ca_file,
+         "PEM file with the CA that peers' certificates must chain to (callers' on a tls+tcp:// "
+         "listener; the back ends' for the gateway's tls+tcp:// back-end addresses)"},
+        {"tls-client-auth", "CIVIC_TLS_CLIENT_AUTH", RT_CFG_STR, "required", 0, 0, &cfg.tls_client_auth,
+         "on a tls+tcp:// listener: required (callers must show a certificate from --tls-ca-file), "
+         "optional, or none"},
     };
     size_t n = N_COMMON + app->n_extra;
     rt_cfg_key *keys = calloc(n, sizeof *keys);
@@ -110,8 +120,17 @@ rt_main(const rt_app *app, int argc, char **argv)
         rt_store_close(store);
         return 1;
     }
+    int client_auth = civic_tls_auth_parse(cfg.tls_client_auth);
+    if (client_auth < 0) {
+        fprintf(stderr, "%s: tls-client-auth must be none, optional or required, not \"%s\"\n", app->name,
+                cfg.tls_client_auth);
+        return 2;
+    }
     rt_server_opts sv = {
         .listen = cfg.listen,
+        .tls_cert_key_file = cfg.tls_cert_key_file,
+        .tls_ca_file = cfg.tls_ca_file,
+        .tls_client_auth = client_auth,
         .contexts = (int) cfg.contexts,
         .key = keyp,
         .test_stall_ms = (int) cfg.test_stall_ms,

@@ -24,6 +24,9 @@ typedef struct rt_config {
     int unsafe_no_sync;
     long long test_stall_ms;
     int demo;                 // load demo data into an empty store
+    const char *tls_cert_key_file; // PEM: this process's certificate, then its key
+    const char *tls_ca_file;       // PEM: the CA peers' certificates must chain to
+    const char *tls_client_auth;   // none, optional or required (a tls+tcp listener)
     const civic_key *key;     // the loaded internal key, or NULL (open mode)
 } rt_config;
 

@@ -16,6 +16,7 @@
 
 #include "civic/rpc/v1/rpc.pb-c.h"
 #include "civic_desc.h"
+#include "civic_tls.h"
 #include "civic_util.h"
 #include "rt_callstats.h"
 #include "rt_log.h"
@@ -1084,8 +1085,19 @@ rt_server_start(rt_server **out, const rt_server_opts *opts, rt_store *store,
             goto fail_sock;
         }
     }
-    if ((rv = nng_listener_create(&srv->listener, srv->sock, opts->listen)) != 0 ||
-        (rv = nng_listener_start(srv->listener, 0)) != 0) {
+    if ((rv = nng_listener_create(&srv->listener, srv->sock, opts->listen)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, nng_strerror(rv));
+        goto fail_sock;
+    }
+    if (civic_tls_url(opts->listen)) {
+        char why[256];
+        if (civic_tls_listener(srv->listener, opts->tls_cert_key_file, opts->tls_ca_file,
+                               opts->tls_client_auth, why, sizeof why) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, why);
+            goto fail_sock;
+        }
+    }
+    if ((rv = nng_listener_start(srv->listener, 0)) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, nng_strerror(rv));
         goto fail_sock;
     }

@@ -126,6 +126,12 @@ typedef struct rt_server_opts {
     size_t unpack_budget;   // per-call arena budget; default 16 MiB
     const civic_key *key;   // internal key; NULL runs in open mode
     int test_stall_ms;      // test hook: stall each call this long first
+    // A tls+tcp:// listener: its certificate and key (PEM, one file), the CA
+    // callers' certificates are checked against, and whether callers must
+    // show one (an NNG_TLS_AUTH_MODE_* value; see civic_tls.h).
+    const char *tls_cert_key_file;
+    const char *tls_ca_file;
+    int tls_client_auth;
 
     // The gateway's hooks; back ends leave them NULL.
     //
