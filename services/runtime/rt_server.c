@@ -597,8 +597,21 @@ write_run(rt_txn *t, rt_write *w)
             rt_txn_fail(&h, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted");
     }
     if (h.code == 0) {
-        if (rt_txn_mdb(t, mdb_txn_commit(h.txn), "commit") == 0)
+        if (rt_txn_mdb(t, mdb_txn_commit(h.txn), "commit") == 0 && c->route->m->kind == RT_WRITE_NO_REPLAY) {
+            // The reply holds a secret that must not be kept: a retry is
+            // told the write was done, not given the reply again.
+            static const char done[] = "done by an earlier attempt with this idempotency-key; its "
+                                       "reply held a secret, shown only once";
+            size_t n = 0;
+            uint8_t *b = body_status(CIVIC_ALREADY_EXISTS, done, t, &n); // t has no violations
+            if (b == NULL)
+                rt_txn_fail(t, CIVIC_RESOURCE_EXHAUSTED, "out of memory");
+            else
+                rt_idem_put(t, c->call.principal, c->call.method, key, c->hash, b, n);
+            free(b);
+        } else if (t->code == 0) {
             rt_idem_put(t, c->call.principal, c->call.method, key, c->hash, c->body, c->body_len);
+        }
         if (t->code != 0) {
             set_error_body(c, t);
             return 0;
@@ -936,8 +949,6 @@ on_request(rt_ctx *c, nng_msg *m)
         return;
     case RT_WRITE_NO_REPLAY:
     case RT_WRITE: {
-        if (c->route->m->kind == RT_WRITE_NO_REPLAY)
-            c->call.idempotency_key = NULL;
         if (c->call.idempotency_key != NULL) {
             mbedtls_sha256_context h;
             mbedtls_sha256_init(&h);

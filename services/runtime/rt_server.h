@@ -73,7 +73,8 @@ typedef enum rt_kind {
     RT_WRITE,     // runs on the writer in a child of the batch transaction
     RT_SLOW_READ, // a read that may take long: runs on a worker thread
     // A write whose reply must never be stored (it carries a secret, such as
-    // a new token): an idempotency-key is ignored, so a retry runs it again.
+    // a new token): a retry with the same idempotency-key is answered
+    // ALREADY_EXISTS (done, the secret shown once) and changes nothing.
     RT_WRITE_NO_REPLAY,
     // A method the service carries out itself through its forward hook (the
     // gateway's flows, which call other services): the runtime checks the

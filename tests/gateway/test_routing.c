@@ -2,7 +2,9 @@
 // never reaches a back end; a back end with a key refuses unsigned
 // identity; a back end killed or stopped gives UNAVAILABLE or
 // DEADLINE_EXCEEDED within the caller's deadline, never a hang, the gateway
-// keeps answering, and recovery needs no restart of the gateway.
+// keeps answering, and recovery needs no restart of the gateway. A retried
+// CreateToken (its reply holds the token, so it is never stored) issues no
+// second token.
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -290,6 +292,54 @@ test_backend_stopped(void **state)
     gw_fixture_stop(&f);
 }
 
+static void
+test_token_retry(void **state)
+{
+    (void) state;
+    static gw_fixture f;
+    gw_fixture_start(&f, NULL);
+    civic_channel *admin = gw_channel(&f, f.admin);
+    Civic__Gateway__V1__CreateTokenRequest req = CIVIC__GATEWAY__V1__CREATE_TOKEN_REQUEST__INIT;
+    req.principal = "retry-me";
+    req.role = CIVIC__GATEWAY__V1__ROLE__ROLE_VIEWER;
+    req.ttl_seconds = 600;
+    civic_call_opts o = {.idempotency_key = "token-retry-1"};
+    ProtobufCMessage *resp = NULL;
+    civic_status st;
+    assert_ok(civic_call(admin, "/civic.gateway.v1.GatewayService/CreateToken", &req.base,
+                         &civic__gateway__v1__create_token_response__descriptor, &resp, &o, &st));
+    protobuf_c_message_free_unpacked(resp, NULL);
+    resp = NULL;
+    // The same key again: done already, and the token is not shown twice.
+    assert_code(civic_call(admin, "/civic.gateway.v1.GatewayService/CreateToken", &req.base,
+                           &civic__gateway__v1__create_token_response__descriptor, &resp, &o, &st),
+                CIVIC_ALREADY_EXISTS);
+    assert_null(resp);
+    assert_non_null(strstr(st.message, "earlier attempt"));
+    // The same key with another request is refused as a misuse of the key.
+    req.principal = "someone-else";
+    assert_int_not_equal(civic_call(admin, "/civic.gateway.v1.GatewayService/CreateToken", &req.base,
+                                    &civic__gateway__v1__create_token_response__descriptor, &resp, &o, &st),
+                         CIVIC_OK);
+    // One token for retry-me, none for someone-else.
+    Civic__Gateway__V1__ListTokensRequest lr = CIVIC__GATEWAY__V1__LIST_TOKENS_REQUEST__INIT;
+    lr.page_size = 500;
+    civic_call_opts ro = {.read = 1};
+    assert_ok(civic_call(admin, "/civic.gateway.v1.GatewayService/ListTokens", &lr.base,
+                         &civic__gateway__v1__list_tokens_response__descriptor, &resp, &ro, &st));
+    Civic__Gateway__V1__ListTokensResponse *l = (Civic__Gateway__V1__ListTokensResponse *) resp;
+    int mine = 0, other = 0;
+    for (size_t i = 0; i < l->n_tokens; i++) {
+        mine += strcmp(l->tokens[i]->principal, "retry-me") == 0;
+        other += strcmp(l->tokens[i]->principal, "someone-else") == 0;
+    }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    assert_int_equal(mine, 1);
+    assert_int_equal(other, 0);
+    civic_channel_close(admin);
+    gw_fixture_stop(&f);
+}
+
 int
 main(void)
 {
@@ -297,6 +347,7 @@ main(void)
         cmocka_unit_test(test_forged_identity),
         cmocka_unit_test(test_backend_killed),
         cmocka_unit_test(test_backend_stopped),
+        cmocka_unit_test(test_token_retry),
     };
     return cmocka_run_group_tests_name("civic.gateway.routing", tests, NULL, NULL);
 }
