@@ -751,6 +751,14 @@ flow_self_register(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_sta
         civic__gateway__v1__self_register_response__init(o);
         o->volunteer = reg->volunteer;
         reg->volunteer = NULL;
+        // Registered as admin, answered to a caller who is not: the one
+        // rule for person records holds here too (the phone masked).
+        if (o->volunteer != NULL && o->volunteer->phone != NULL) {
+            char m[RT_PHONE_MASKED];
+            rt_phone_masked(o->volunteer->phone, m);
+            free(o->volunteer->phone);
+            o->volunteer->phone = strdup(m);
+        }
         o->token = strdup(secret);
         o->expire_time = malloc(sizeof *o->expire_time);
         google__protobuf__timestamp__init(o->expire_time);

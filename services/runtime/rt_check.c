@@ -107,15 +107,23 @@ rt_phone_normalize(rt_txn *t, const char *phone)
 char *
 rt_phone_mask(rt_txn *t, const char *phone)
 {
-    if (phone == NULL || phone[0] == '\0')
-        return rt_strdup(t, "");
-    if (strlen(phone) != 11)
-        return rt_strdup(t, "****");
-    char m[12];
-    memcpy(m, phone, 3);
-    memcpy(m + 3, "****", 4);
-    memcpy(m + 7, phone + 7, 5);
+    char m[RT_PHONE_MASKED];
+    rt_phone_masked(phone, m);
     return rt_strdup(t, m);
+}
+
+void
+rt_phone_masked(const char *phone, char out[RT_PHONE_MASKED])
+{
+    if (phone == NULL || phone[0] == '\0') {
+        out[0] = '\0';
+    } else if (strlen(phone) != 11) {
+        memcpy(out, "****", 5);
+    } else {
+        memcpy(out, phone, 3);
+        memcpy(out + 3, "****", 4);
+        memcpy(out + 7, phone + 7, 5);
+    }
 }
 
 int

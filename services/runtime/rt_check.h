@@ -33,6 +33,9 @@ char *rt_phone_normalize(rt_txn *t, const char *phone);
 // rt_phone_mask returns "138****5678" for "13812345678" (in the arena); any
 // other non-empty text is masked whole as "****".
 char *rt_phone_mask(rt_txn *t, const char *phone);
+// rt_phone_masked does the same into out, for a reply built outside a call.
+#define RT_PHONE_MASKED 12
+void rt_phone_masked(const char *phone, char out[RT_PHONE_MASKED]);
 
 // rt_check_uri: an evidence reference, "https://…" or "s3://bucket/key",
 // without spaces or control characters, at most 1024 bytes.

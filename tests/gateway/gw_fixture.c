@@ -16,8 +16,24 @@ gw_fixture_start(gw_fixture *f, const char *const *points_args)
     gw_fixture_start_with(f, points_args, NULL);
 }
 
+static void start(gw_fixture *f, const char *const *points_args, const char *const *backend_args,
+                  const char *const *gateway_args);
+
 void
 gw_fixture_start_with(gw_fixture *f, const char *const *points_args, const char *const *gateway_args)
+{
+    start(f, points_args, NULL, gateway_args);
+}
+
+void
+gw_fixture_start_all(gw_fixture *f, const char *const *backend_args, const char *const *gateway_args)
+{
+    start(f, backend_args, backend_args, gateway_args);
+}
+
+static void
+start(gw_fixture *f, const char *const *points_args, const char *const *backend_args,
+      const char *const *gateway_args)
 {
     memset(f, 0, sizeof f->dir);
     th_tmpdir(f->dir, sizeof f->dir);
@@ -33,7 +49,9 @@ gw_fixture_start_with(gw_fixture *f, const char *const *points_args, const char 
         pargs[n++] = points_args[i];
     pargs[n] = NULL;
     th_server_start(&f->points, CIVIC_POINTS_BIN, pargs);
-    const char *kargs[] = {keyarg, NULL};
+    const char *kargs[8] = {keyarg};
+    for (int i = 0; backend_args && backend_args[i] && i < 6; i++)
+        kargs[i + 1] = backend_args[i];
     th_server_start(&f->tasks, CIVIC_TASKS_BIN, kargs);
     th_server_start(&f->volunteers, CIVIC_VOLUNTEERS_BIN, kargs);
     char tsk[128], vol[128];

@@ -16,6 +16,9 @@ void gw_fixture_start(gw_fixture *f, const char *const *points_args);
 // gw_fixture_start_with also gives the gateway extra arguments.
 void gw_fixture_start_with(gw_fixture *f, const char *const *points_args,
                            const char *const *gateway_args);
+// gw_fixture_start_all gives every back end the same extra arguments
+// (--demo, say), and the gateway its own.
+void gw_fixture_start_all(gw_fixture *f, const char *const *backend_args, const char *const *gateway_args);
 void gw_fixture_stop(gw_fixture *f);
 // gw_channel opens a channel to the gateway with a token (NULL for none).
 civic_channel *gw_channel(gw_fixture *f, const char *token);
