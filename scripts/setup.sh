@@ -9,11 +9,12 @@ pkgs=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   liblmdb-dev lmdb-utils
   libcmocka-dev libjansson-dev libmicrohttpd-dev
-  python3-protobuf curl procps openssl
+  python3-protobuf libnng1 nodejs curl procps openssl
 )
 
-# npm (for buf, the protobuf linter, in the test suite) comes with Node.js;
-# Debian's npm package only when there is no npm at all.
+# npm (for buf, the protobuf linter, and the Node example client's protobufjs
+# in the test suite) comes with Node.js; Debian's npm package only when there
+# is no npm at all.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 missing=()
