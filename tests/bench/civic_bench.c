@@ -267,12 +267,15 @@ find_mode(const char *name)
 static const char *token; // --token: a bearer token, for calls through the gateway
 static long extra_pid;     // --extra-pid: a second server whose CPU counts too
 static int no_setup;       // --no-setup 1: the fixtures exist (ids from 1)
+static unsigned long seq_start; // --seq-start N: number calls (and keys) from N, so
+                                // that runs against one store never reuse a key
 
 static int
 bench(const char *addr, const char *mode, int inflight, double duration, double warmup,
       long server_pid, const char *label, size_t echo_len)
 {
     run *r = calloc(1, sizeof *r);
+    atomic_init(&r->seq, seq_start);
     r->mode = mode;
     r->inflight = inflight;
     r->lat_cap = 20000000;
@@ -418,6 +421,8 @@ main(int argc, char **argv)
             extra_pid = atol(v);
         else if (strcmp(k, "--no-setup") == 0)
             no_setup = atoi(v);
+        else if (strcmp(k, "--seq-start") == 0)
+            seq_start = strtoul(v, NULL, 10);
         else if (strcmp(k, "--echo-like") == 0)
             echo_len = envelope_size(v);
         else {
@@ -428,7 +433,7 @@ main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "run") != 0 || inflight < 1 || duration <= 0) {
         fprintf(stderr, "usage: civic-bench run --addr URL --mode echo|health|get-point|"
                         "record-patrol|create-area [--inflight N] [--duration S] [--warmup S]\n"
-                        "       [--server-pid PID] [--label TEXT] [--echo-bytes N]\n"
+                        "       [--server-pid PID] [--label TEXT] [--echo-bytes N] [--seq-start N]\n"
                         "       civic-bench echo-server --listen URL\n");
         return 2;
     }
