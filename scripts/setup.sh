@@ -10,6 +10,7 @@ pkgs=(
   liblmdb-dev lmdb-utils
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   python3-protobuf curl procps openssl
+  chromium fonts-wqy-zenhei
 )
 
 # npm (for buf, the protobuf linter, in the test suite) comes with Node.js;
