@@ -28,8 +28,10 @@ start() { # NAME BINARY LISTEN ARGS…
 start points "$bin/services/points/civic-points" tcp://127.0.0.1:7001 --demo
 start tasks "$bin/services/tasks/civic-tasks" tcp://127.0.0.1:7002 --demo
 start volunteers "$bin/services/volunteers/civic-volunteers" tcp://127.0.0.1:7003 --demo
+# The gateway also serves JSON over HTTP and the web pages (web/) on :8080.
 start gateway "$bin/services/gateway/civic-gateway" tcp://127.0.0.1:7000 \
-  --points tcp://127.0.0.1:7001 --tasks tcp://127.0.0.1:7002 --volunteers tcp://127.0.0.1:7003
+  --points tcp://127.0.0.1:7001 --tasks tcp://127.0.0.1:7002 --volunteers tcp://127.0.0.1:7003 \
+  --web-listen 127.0.0.1:8080 --web-root "$PWD/web"
 # The back ends load their demos once SERVING: wait until the last is in.
 for _ in $(seq 200); do grep -q demo.loaded data/run/volunteers.log 2>/dev/null && break; sleep 0.05; done
 
@@ -47,7 +49,13 @@ cat <<MSG
 
 The gateway is serving on tcp://127.0.0.1:7000 in front of civic-points (:7001),
 civic-tasks (:7002) and civic-volunteers (:7003); data in ./data, logs in ./data/run. The admin token is
-in ./data/gateway/admin.token. Try:
+in ./data/gateway/admin.token.
+
+Web pages (and JSON over HTTP: POST http://127.0.0.1:8080/v1/PACKAGE.SERVICE/METHOD):
+  volunteers:  http://127.0.0.1:8080/
+  dashboard:   http://127.0.0.1:8080/dashboard.html  (paste a viewer token:
+               $civic tokens create --principal 看板 --role viewer)
+Try:
   export CIVIC_ADDR=tcp://127.0.0.1:7000 CIVIC_TOKEN_FILE=$PWD/data/gateway/admin.token
   $civic --help
 Stop everything with: bash scripts/stop.sh

@@ -29,7 +29,7 @@ static const rule rules[] = {
     {PTS "CreateArea", A},
     {PTS "GetArea", ALL},
     {PTS "UpdateArea", A},
-    {PTS "ListAreas", ALL},
+    {PTS "ListAreas", PUBLIC}, // area names: the self-registration page needs them
     {PTS "CreateUnit", A},
     {PTS "GetUnit", ALL},
     {PTS "UpdateUnit", A},

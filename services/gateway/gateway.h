@@ -37,6 +37,7 @@ typedef struct gw_limiter {
 } gw_limiter;
 
 struct flow_item;
+typedef struct gw_web gw_web;
 
 typedef struct gw_backend {
     const char *name;    // "points"
@@ -72,6 +73,7 @@ typedef struct gw_svc {
     pthread_mutex_t flow_mu;
     pthread_cond_t flow_cv;
     struct flow_item *flow_head, *flow_tail;
+    gw_web *web; // the web port (web.c), NULL when off
 } gw_svc;
 
 extern const char *const gw_dbs[];
@@ -86,6 +88,8 @@ typedef struct gw_config {
     const char *rate_per_token, *rate_per_client, *rate_self_register;
     long long volunteer_token_ttl;
     long long flow_threads;
+    const char *web_listen, *web_root;
+    size_t web_max_body;
 } gw_config;
 extern gw_config gw_cfg;
 extern const rt_cfg_key gw_cfg_keys[];
@@ -135,6 +139,18 @@ void gw_flows_stop(gw_svc *s);
 // gw_audit_personal_read appends a personal_data.read event for the call,
 // without waiting for the commit.
 void gw_audit_personal_read(gw_svc *s, const rt_call *call);
+
+// --- web.c: JSON over HTTP and the pages ---
+// gw_web_start serves HTTP on listen ("HOST:PORT"; port 0 picks one, logged
+// as web.listening): POST /v1/PACKAGE.SERVICE/METHOD runs through srv with
+// rt_server_call, GET serves files under root. srv must outlive it. Returns
+// 0 with *out owning the server (release with gw_web_stop), or -1 (logged).
+int gw_web_start(gw_web **out, const char *listen, const char *root, size_t max_body,
+                 rt_server *srv);
+// gw_web_stop stops serving, waiting for calls in hand; NULL does nothing.
+void gw_web_stop(gw_web *w);
+// gw_web_http_status maps a status code to grpc-gateway's HTTP status.
+unsigned gw_web_http_status(int code);
 
 // --- handlers.c ---
 int handle_create_token(rt_txn *t, const void *in, void *out, const rt_call *call);

@@ -59,6 +59,13 @@ const rt_cfg_key gw_cfg_keys[] = {
      &gw_cfg.volunteer_token_ttl, "seconds a self-registered or refreshed volunteer token lasts"},
     {"flow-threads", "CIVIC_FLOW_THREADS", RT_CFG_INT, "4", 1, GW_FLOW_THREADS_MAX, &gw_cfg.flow_threads,
      "threads carrying out the cross-service flows (sign-up, report, dashboard, self-registration)"},
+    {"web-listen", "CIVIC_WEB_LISTEN", RT_CFG_STR, "", 0, 0, &gw_cfg.web_listen,
+     "HOST:PORT for JSON over HTTP (POST /v1/PACKAGE.SERVICE/METHOD) and the web pages; empty "
+     "(the default) turns it off; scripts/run.sh uses 127.0.0.1:8080"},
+    {"web-root", "CIVIC_WEB_ROOT", RT_CFG_STR, CIVIC_WEB_ROOT_DEFAULT, 0, 0, &gw_cfg.web_root,
+     "directory of the web pages served on web-listen"},
+    {"web-max-body", "CIVIC_WEB_MAX_BODY", RT_CFG_SIZE, "1M", 1024, 4 << 20, &gw_cfg.web_max_body,
+     "largest HTTP request body accepted (larger: 413)"},
 };
 const size_t gw_n_cfg_keys = sizeof gw_cfg_keys / sizeof gw_cfg_keys[0];
 
@@ -125,6 +132,23 @@ gw_server_opts(void *state, rt_server_opts *o)
     o->extra_services = s->extra_services;
 }
 
+static int
+gw_attach(void *state, rt_server *srv)
+{
+    gw_svc *s = state;
+    if (gw_cfg.web_listen == NULL || gw_cfg.web_listen[0] == '\0')
+        return 0;
+    return gw_web_start(&s->web, gw_cfg.web_listen, gw_cfg.web_root, gw_cfg.web_max_body, srv);
+}
+
+static void
+gw_detach(void *state)
+{
+    gw_svc *s = state;
+    gw_web_stop(s->web);
+    s->web = NULL;
+}
+
 static const rt_service_def *const services[] = {&gw_service_def};
 
 const rt_app gw_app = {
@@ -143,4 +167,6 @@ const rt_app gw_app = {
     .init = gw_init,
     .fini = gw_fini,
     .server_opts = gw_server_opts,
+    .attach = gw_attach,
+    .detach = gw_detach,
 };

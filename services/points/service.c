@@ -17,7 +17,9 @@ static const rt_method methods[] = {
     {"CreateArea", RT_WRITE, handle_create_area, ADMIN, NULL, NULL},
     {"GetArea", RT_READ, handle_get_area, READERS, NULL, NULL},
     {"UpdateArea", RT_WRITE, handle_update_area, ADMIN, NULL, NULL},
-    {"ListAreas", RT_READ, handle_list_areas, READERS, NULL, NULL},
+    // Public: the campaign's areas and their names are what a volunteer
+    // picks from when registering, before they have a token.
+    {"ListAreas", RT_READ, handle_list_areas, RT_ROLES_ANYONE, NULL, NULL},
     {"CreateUnit", RT_WRITE, handle_create_unit, ADMIN, NULL, NULL},
     {"GetUnit", RT_READ, handle_get_unit, READERS, NULL, NULL},
     {"UpdateUnit", RT_WRITE, handle_update_unit, ADMIN, NULL, NULL},

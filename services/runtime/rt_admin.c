@@ -150,17 +150,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                         NULL);
 }
 
-// parse_listen splits "HOST:PORT" or "[V6]:PORT" into a socket address.
-static int
-parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen, char *err,
-             size_t errlen)
+int
+rt_listen_parse(const char *key, const char *listen, struct sockaddr_storage *sa, socklen_t *salen,
+                char *err, size_t errlen)
 {
     char host[256];
     const char *port;
     if (listen[0] == '[') {
         const char *end = strchr(listen, ']');
         if (end == NULL || end[1] != ':' || (size_t) (end - listen) > sizeof host) {
-            snprintf(err, errlen, "admin-listen \"%s\" must be HOST:PORT or [V6]:PORT", listen);
+            snprintf(err, errlen, "%s \"%s\" must be HOST:PORT or [V6]:PORT", key, listen);
             return -1;
         }
         snprintf(host, sizeof host, "%.*s", (int) (end - listen - 1), listen + 1);
@@ -168,7 +167,7 @@ parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen, 
     } else {
         const char *colon = strrchr(listen, ':');
         if (colon == NULL || (size_t) (colon - listen) >= sizeof host) {
-            snprintf(err, errlen, "admin-listen \"%s\" must be HOST:PORT", listen);
+            snprintf(err, errlen, "%s \"%s\" must be HOST:PORT", key, listen);
             return -1;
         }
         snprintf(host, sizeof host, "%.*s", (int) (colon - listen), listen);
@@ -180,7 +179,7 @@ parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen, 
     struct addrinfo *ai = NULL;
     int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
     if (rc != 0 || ai == NULL) {
-        snprintf(err, errlen, "admin-listen \"%s\": %s", listen, gai_strerror(rc));
+        snprintf(err, errlen, "%s \"%s\": %s", key, listen, gai_strerror(rc));
         return -1;
     }
     memcpy(sa, ai->ai_addr, ai->ai_addrlen);
@@ -195,7 +194,7 @@ rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *sto
 {
     struct sockaddr_storage sa;
     socklen_t salen;
-    if (parse_listen(listen, &sa, &salen, err, errlen) != 0)
+    if (rt_listen_parse("admin-listen", listen, &sa, &salen, err, errlen) != 0)
         return -1;
     rt_admin *a = calloc(1, sizeof *a);
     if (a == NULL) {

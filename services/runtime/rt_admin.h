@@ -8,6 +8,7 @@
 #define RT_ADMIN_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "rt_server.h"
 #include "rt_store.h"
@@ -21,6 +22,12 @@ typedef struct rt_admin rt_admin;
 // rt_admin_stop(). Returns 0, or -1 with the reason in err.
 int rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *store, char *err,
                    size_t errlen);
+
+// rt_listen_parse splits listen, "HOST:PORT" or "[V6]:PORT", into a socket
+// address for an HTTP server. Returns 0, or -1 with the reason, naming the
+// configuration key, in err.
+int rt_listen_parse(const char *key, const char *listen, struct sockaddr_storage *sa,
+                    socklen_t *salen, char *err, size_t errlen);
 
 // rt_admin_port returns the TCP port it listens on.
 int rt_admin_port(const rt_admin *a);

@@ -155,6 +155,14 @@ rt_main(const rt_app *app, int argc, char **argv)
         rt_store_close(store);
         return 1;
     }
+    if (app->attach != NULL && app->attach(state, srv) != 0) {
+        rt_admin_stop(admin);
+        rt_server_stop(srv);
+        if (app->fini)
+            app->fini(state);
+        rt_store_close(store);
+        return 1;
+    }
     rt_server_set_serving(srv, 1);
     rt_log(RT_LOG_INFO, "server.serving", "listen=%s data=%s pid=%ld", cfg.listen, cfg.data,
            (long) getpid());
@@ -164,7 +172,10 @@ rt_main(const rt_app *app, int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    // The admin server reads the server's state: it goes first.
+    // Fronts that call into the server end while it still answers; the admin
+    // server reads the server's state: they go first.
+    if (app->detach != NULL)
+        app->detach(state);
     rt_admin_stop(admin);
     rt_server_stop(srv);
     rt_store_stats ss;

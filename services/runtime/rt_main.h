@@ -52,6 +52,13 @@ typedef struct rt_app {
     // ready runs once the server is SERVING (demo data goes in here, through
     // the public API at cfg->listen). May be NULL.
     int (*ready)(void *state, const rt_config *cfg);
+    // attach runs once the server has started, before it serves: the
+    // service may start fronts of its own that call into srv (the gateway's
+    // HTTP port, through rt_server_call). Non-zero stops the binary (exit
+    // 1). detach runs first thing at the stop, while srv still answers; it
+    // must end every such front. Both may be NULL.
+    int (*attach)(void *state, rt_server *srv);
+    void (*detach)(void *state);
 } rt_app;
 
 // rt_main runs the service until SIGTERM or SIGINT. Returns the exit status.

@@ -57,6 +57,9 @@ struct rt_ctx {
     size_t body_len;
     char message[256];
     char peer[64]; // the caller's address, for call.peer
+    // A local call (rt_server_call): no nng context; the reply goes to done.
+    void (*local_done)(void *arg, const void *resp, size_t len);
+    void *local_arg;
 };
 
 struct rt_server {
@@ -495,9 +498,15 @@ call_end(rt_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
+static void local_finish(rt_ctx *c, nng_msg *m, int counted);
+
 static void
 ctx_send(rt_ctx *c, nng_msg *m)
 {
+    if (c->local_done != NULL) {
+        local_finish(c, m, 1);
+        return;
+    }
     if (m == NULL) {
         // No memory for a reply: the caller's deadline will tell them. The
         // receive is armed before the call stops counting, so a stop cannot
@@ -805,14 +814,19 @@ on_request(rt_ctx *c, nng_msg *m)
     pthread_mutex_unlock(&srv->mu);
     if (closing) {
         nng_msg_free(m);
+        if (c->local_done != NULL)
+            local_finish(c, NULL, 0);
         return;
     }
 
     // The caller's address is for the gateway's per-client limits; asking
-    // nng for it costs a getpeername(2), so back ends do not.
-    c->peer[0] = '\0';
-    if (srv->opts.authenticate != NULL)
-        peer_addr(m, c->peer, sizeof c->peer);
+    // nng for it costs a getpeername(2), so back ends do not. A local call
+    // brings its own.
+    if (c->local_done == NULL) {
+        c->peer[0] = '\0';
+        if (srv->opts.authenticate != NULL)
+            peer_addr(m, c->peer, sizeof c->peer);
+    }
     c->call.peer = c->peer;
     Civic__Rpc__V1__Request *req =
         civic__rpc__v1__request__unpack(&c->arena.pb, nng_msg_len(m), nng_msg_body(m));
@@ -1047,6 +1061,46 @@ void
 rt_forward_fail(rt_forward *fw, int code, const char *message)
 {
     reply_error(fw, code, message, NULL);
+}
+
+// --- local calls (the gateway's HTTP front) ---
+
+// local_finish hands a local call's reply (NULL for none) to its caller and
+// frees the context; counted says whether the call was counted in flight.
+static void
+local_finish(rt_ctx *c, nng_msg *m, int counted)
+{
+    rt_server *srv = c->srv;
+    c->local_done(c->local_arg, m ? nng_msg_body(m) : NULL, m ? nng_msg_len(m) : 0);
+    nng_msg_free(m);
+    rt_read_release(&c->rtxn);
+    rt_arena_fini(&c->arena);
+    free(c);
+    if (counted)
+        call_end(srv);
+}
+
+int
+rt_server_call(rt_server *srv, const void *req, size_t len, const char *peer,
+               void (*done)(void *arg, const void *resp, size_t len), void *arg)
+{
+    if (len > srv->opts.max_msg)
+        return CIVIC_RESOURCE_EXHAUSTED;
+    rt_ctx *c = calloc(1, sizeof *c);
+    nng_msg *m = NULL;
+    if (c == NULL || nng_msg_alloc(&m, len) != 0) {
+        free(c);
+        return CIVIC_RESOURCE_EXHAUSTED;
+    }
+    if (len)
+        memcpy(nng_msg_body(m), req, len);
+    c->srv = srv;
+    c->local_done = done;
+    c->local_arg = arg;
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
+    rt_arena_init(&c->arena, srv->opts.unpack_budget);
+    on_request(c, m); // frees m; the reply, now or later, goes to done
+    return 0;
 }
 
 // --- start and stop ---

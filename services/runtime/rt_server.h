@@ -175,6 +175,19 @@ int rt_server_ready(rt_server *srv);
 // (opts.metrics). Safe while calls go on.
 void rt_server_metrics(rt_server *srv, rt_strbuf *out);
 
+// rt_server_call runs one serialized civic.rpc.v1.Request (req, len bytes)
+// through exactly the path a request arriving on the socket takes (envelope
+// checks, authentication, roles, routing, forwarding, flows), as if sent by
+// peer ("1.2.3.4:5678", for per-client limits). done is called exactly once
+// with the serialized Response — or NULL and 0 when none could be made (out
+// of memory, or the server closing) — from any thread, possibly before
+// rt_server_call returns; resp is valid only during the call to done. The
+// caller must stop calling before rt_server_stop. Returns 0 (done will be
+// called), or CIVIC_RESOURCE_EXHAUSTED (over the message size or out of
+// memory; done will not be called).
+int rt_server_call(rt_server *srv, const void *req, size_t len, const char *peer,
+                   void (*done)(void *arg, const void *resp, size_t len), void *arg);
+
 // rt_server_stop stops accepting, answers calls that arrive from now on with
 // UNAVAILABLE, waits (up to 30 s) for calls in flight to be answered, then
 // closes the socket and frees the server.

@@ -1,10 +1,15 @@
 // A gateway in front of a civic-points, both with an internal key.
 #include "gw_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "civic/gateway/v1/gateway.pb-c.h"
 #include "civic/rpc/v1/rpc.pb-c.h"
@@ -99,6 +104,66 @@ start(gw_fixture *f, const char *const *points_args, const char *const *backend_
     assert_non_null(fgets(f->admin, sizeof f->admin, t));
     fclose(t);
     f->admin[strcspn(f->admin, "\n")] = '\0';
+}
+
+void
+gw_fixture_start_web(gw_fixture *f)
+{
+    int port = th_free_port();
+    char listen[64], root[400];
+    snprintf(listen, sizeof listen, "--web-listen=127.0.0.1:%d", port);
+    snprintf(root, sizeof root, "--web-root=%s/web", CIVIC_SOURCE_DIR);
+    const char *gargs[] = {listen, root, NULL};
+    gw_fixture_start_with(f, NULL, gargs);
+    f->web_port = port;
+}
+
+int
+gw_http(const gw_fixture *f, const char *method, const char *path, const char *headers,
+        const char *body, size_t body_len, char *resp, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {15, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) f->web_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    char head[8192];
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+                      "Content-Length: %zu\r\n\r\n",
+                      method, path, f->web_port, headers ? headers : "", body ? body_len : 0);
+    int ok = hl > 0 && (size_t) hl < sizeof head && send(fd, head, (size_t) hl, MSG_NOSIGNAL) == hl;
+    // A server may answer (413) before reading the whole body and close: a
+    // failed write of the body is not a failed exchange.
+    for (size_t off = 0; ok && body && off < body_len;) {
+        ssize_t w = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        off += (size_t) w;
+    }
+    size_t got = 0;
+    for (ssize_t r; ok && got + 1 < n && (r = read(fd, resp + got, n - 1 - got)) > 0;)
+        got += (size_t) r;
+    close(fd);
+    resp[got] = '\0';
+    int status = -1;
+    if (!ok || sscanf(resp, "HTTP/1.1 %d", &status) != 1)
+        return -1;
+    return status;
+}
+
+const char *
+gw_http_body(const char *resp)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : "";
 }
 
 void

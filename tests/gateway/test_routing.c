@@ -134,8 +134,8 @@ test_forged_identity(void **state)
     // anonymous, and anonymous callers get only Health and Reflection.
     civic_channel *direct = th_channel(&f.points);
     civic_call_opts ro = {.metadata = md, .n_metadata = 2, .read = 1};
-    Civic__Points__V1__ListAreasRequest la = CIVIC__POINTS__V1__LIST_AREAS_REQUEST__INIT;
-    assert_code(civic_call(direct, PTS "ListAreas", &la.base, &civic__points__v1__list_areas_response__descriptor,
+    Civic__Points__V1__ListPointsRequest la = CIVIC__POINTS__V1__LIST_POINTS_REQUEST__INIT;
+    assert_code(civic_call(direct, PTS "ListPoints", &la.base, &civic__points__v1__list_points_response__descriptor,
                            NULL, &ro, &st),
                 CIVIC_UNAUTHENTICATED);
     // A signature made with the wrong key is no better.
@@ -144,7 +144,7 @@ test_forged_identity(void **state)
     civic_channel_opts co = {.key = &wrong, .principal = "admin", .role = "admin"};
     civic_channel *forger;
     assert_ok(civic_channel_open(&forger, f.points.url, &co, &st));
-    assert_code(civic_call(forger, PTS "ListAreas", &la.base, &civic__points__v1__list_areas_response__descriptor,
+    assert_code(civic_call(forger, PTS "ListPoints", &la.base, &civic__points__v1__list_points_response__descriptor,
                            NULL, &ro, &st),
                 CIVIC_UNAUTHENTICATED);
     civic_channel_close(forger);
@@ -155,7 +155,7 @@ test_forged_identity(void **state)
     co.key = &right;
     assert_ok(civic_channel_open(&forger, f.points.url, &co, &st));
     // (The claim in md is dropped by the client when it signs.)
-    assert_ok(civic_call(forger, PTS "ListAreas", &la.base, &civic__points__v1__list_areas_response__descriptor,
+    assert_ok(civic_call(forger, PTS "ListPoints", &la.base, &civic__points__v1__list_points_response__descriptor,
                          &resp, &ro, &st));
     protobuf_c_message_free_unpacked(resp, NULL);
     civic_channel_close(forger);
