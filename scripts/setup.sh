@@ -10,6 +10,7 @@ pkgs=(
   liblmdb-dev lmdb-utils
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   python3-protobuf libnng1 nodejs curl procps openssl
+  docker.io docker-compose debootstrap
 )
 
 # npm (for buf, the protobuf linter, and the Node example client's protobufjs
