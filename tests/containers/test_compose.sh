@@ -138,6 +138,12 @@ step "docker-compose up ($PROJECT, $SUBNET, gateway on 127.0.0.1:$PORT)"
 dc up -d --no-build >"$T/up.log" 2>&1 || { cat "$T/up.log" >&2; fail "docker-compose up"; }
 for s in points tasks volunteers gateway; do wait_healthy "$s"; done
 wait_gateway
+# The admin HTTP server (what Kubernetes probes) answers on each container's address.
+for s in points tasks volunteers gateway; do
+  ip=$("$DOCKER" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(cid "$s")")
+  case $s in points) a=9001 ;; tasks) a=9002 ;; volunteers) a=9003 ;; gateway) a=9000 ;; esac
+  [ "$(curl -fsS --max-time 3 "http://$ip:$a/readyz")" = ready ] || fail "$s: /readyz on $ip:$a"
+done
 # Only the gateway is published, and only on loopback.
 ports=$("$DOCKER" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Ports}}' | grep -c '127.0.0.1:' || true)
 [ "$ports" = 1 ] || fail "expected one published port, found $ports"
