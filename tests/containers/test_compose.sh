@@ -13,9 +13,10 @@
 #  5. kill -9 of the volunteers service's PID 1 while volunteers are being
 #     registered through the gateway: the restart policy brings it back, and
 #     every registration acknowledged is there afterwards
-# Everything made is removed on exit (containers, network, volumes, dockerd);
-# the builder's root filesystem and the engine's data root stay in
-# CIVIC_IMAGE_CACHE [/var/cache/civicgrid] for the next run.
+# Everything made is removed on exit (containers, network, volumes, the test
+# images, dockerd); the builder's root filesystem tarball and the engine's data
+# root with the builder image stay in CIVIC_IMAGE_CACHE [/var/cache/civicgrid]
+# for the next run.
 # Needs root, dockerd, docker-compose and debootstrap (scripts/setup.sh):
 # without them it skips (77), or fails when CIVIC_REQUIRE_ALL=1.
 # Usage: test_compose.sh CIVIC_CLI SOURCE_DIR
@@ -59,8 +60,11 @@ cleanup() {
     fi
     dc down -v --remove-orphans >/dev/null 2>&1
     # Only this test uses the engine: nothing of it survives the run but
-    # tagged images and their build cache.
+    # the builder base (and earlier runs' test images are removed too).
     "$DOCKER" ps -aq | xargs -r "$DOCKER" rm -f >/dev/null 2>&1
+    "$DOCKER" images --format '{{.Repository}}:{{.Tag}}' |
+      grep -E '^civicgrid/(points|tasks|volunteers|gateway):test[0-9]+$' |
+      xargs -r "$DOCKER" rmi >/dev/null 2>&1
     "$DOCKER" network prune -f >/dev/null 2>&1
     "$DOCKER" volume prune -f >/dev/null 2>&1
     "$DOCKER" image prune -f >/dev/null 2>&1
