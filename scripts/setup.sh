@@ -11,6 +11,7 @@ pkgs=(
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   python3-protobuf libnng1 nodejs curl procps openssl
   chromium fonts-wqy-zenhei
+  docker.io docker-compose debootstrap
 )
 
 # npm (for buf, the protobuf linter, and the Node example client's protobufjs
