@@ -106,7 +106,8 @@ for _ in $(seq 50); do
   if ! ip route | grep -q "^198\.18\.$n\."; then SUBNET=198.18.$n.0/24; break; fi
 done
 [ -n "$SUBNET" ] || fail "no free /24 in 198.18.0.0/16"
-export CIVIC_TAG=$TAG CIVIC_GATEWAY_PORT=$PORT CIVIC_SECRETS_DIR=$T/secrets CIVIC_SUBNET=$SUBNET
+WEB_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export CIVIC_TAG=$TAG CIVIC_GATEWAY_PORT=$PORT CIVIC_WEB_PORT=$WEB_PORT CIVIC_SECRETS_DIR=$T/secrets CIVIC_SUBNET=$SUBNET
 ADDR=tcp://127.0.0.1:$PORT
 
 # civic ARGS...: the CLI as admin through the published port, JSON out.
@@ -148,6 +149,11 @@ for s in points tasks volunteers gateway; do
   case $s in points) a=9001 ;; tasks) a=9002 ;; volunteers) a=9003 ;; gateway) a=9000 ;; esac
   [ "$(curl -fsS --max-time 3 "http://$ip:$a/readyz")" = ready ] || fail "$s: /readyz on $ip:$a"
 done
+# The pages and JSON over HTTP on the gateway's published web port.
+curl -fsS --max-time 3 "http://127.0.0.1:$WEB_PORT/" | grep -q '<html' || fail "no page on the web port"
+[ "$(curl -sS --max-time 3 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  -d '{}' "http://127.0.0.1:$WEB_PORT/v1/civic.gateway.v1.GatewayService/WhoAmI")" = 401 ] ||
+  fail "WhoAmI over HTTP without a token is not 401"
 # Only the gateway is published, and only on loopback.
 ports=$("$DOCKER" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Ports}}' | grep -c '127.0.0.1:' || true)
 [ "$ports" = 1 ] || fail "expected one published port, found $ports"
