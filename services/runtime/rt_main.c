@@ -1,6 +1,7 @@
 // The life of a service: parse, open, serve, wait for a signal, stop.
 #include "rt_main.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,16 @@ rt_main(const rt_app *app, int argc, char **argv)
         return 2;
     }
     rt_log_init(app->name, level);
+
+    // glibc raises its mmap threshold to the largest block freed, so after
+    // one huge message (up to 4 MiB, unpacked into several times that) every
+    // later block of that size comes from a heap that keeps it: memory grows
+    // with each thread that ever handled one. A fixed threshold sends large
+    // blocks to mmap and back to the system when freed; a few arenas keep
+    // nng's many threads from each holding their own free memory.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    mallopt(M_ARENA_MAX, 4);
 
     // Signals are taken by sigwait on this thread; every other thread (nng's,
     // the writer) inherits the mask and never sees them.

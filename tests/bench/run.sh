@@ -79,6 +79,11 @@ gw_token=$("$build/clients/cli/civic" --addr "$URL_gw" --token "$admin_token" -o
   tokens create --principal bench --role viewer | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 
 out="$tmp/results.jsonl"
+# peak NAME PID: samples PID's RssAnon every 50 ms until stopped, keeping the
+# largest in $tmp/peak.NAME (P6: memory under 64 calls in flight).
+peak() { while kill -0 "$2" 2>/dev/null; do
+  awk -v f="$tmp/peak.$1" '/^RssAnon/ { m = $2; if ((getline p < f) > 0 && p + 0 > m) m = p; close(f);
+    print m > f }' "/proc/$2/status" 2>/dev/null || true; sleep 0.05; done; }
 run() { "$bench" run --duration "$dur" --warmup "$warm" "$@" | tee -a "$out"; }
 run --label echo-1 --addr "$echo_url" --mode echo --echo-like health --inflight 1 --server-pid "$echo_pid"
 run --label health-1 --addr "$URL_main" --mode health --inflight 1 --server-pid "$PID_main"
@@ -90,10 +95,12 @@ run --label echo-getpoint-32 --addr "$echo_url" --mode echo --echo-like get-poin
 run --label getpoint-32 --addr "$URL_main" --mode get-point --inflight 32 --server-pid "$PID_main"
 run --label gw-getpoint-1 --addr "$URL_gw" --token "$gw_token" --mode get-point --no-setup 1 --inflight 1 --server-pid "$gw_pid" --extra-pid "$PID_main"
 run --label gw-getpoint-32 --addr "$URL_gw" --token "$gw_token" --mode get-point --no-setup 1 --inflight 32 --server-pid "$gw_pid" --extra-pid "$PID_main"
+peak points "$PID_main" & peak_pids=($!)
 run --label writes-64 --addr "$URL_main" --mode create-area --inflight 64 --server-pid "$PID_main"
 run --label writes-64-batch1 --addr "$URL_one" --mode create-area --inflight 64 --server-pid "$PID_one"
 run --label patrols-64 --addr "$URL_main" --mode record-patrol --inflight 64 --server-pid "$PID_main"
 run --label patrols-64-batch1 --addr "$URL_one" --mode record-patrol --inflight 64 --server-pid "$PID_one"
+peak tasks "$PID_tasks" & peak_pids+=($!)
 run --label reports-64 --addr "$URL_tasks" --mode report-problem --inflight 64 --server-pid "$PID_tasks"
 run --label reports-64-batch1 --addr "$URL_tasks_one" --mode report-problem --inflight 64 --server-pid "$PID_tasks_one"
 run --label assigns-64 --addr "$URL_tasks" --mode assign-problem --inflight 64 --server-pid "$PID_tasks"
@@ -103,10 +110,12 @@ nvol=4000; if [ "$dur" = "0.3" ]; then nvol=500; fi
 export CIVIC_BENCH_VOLUNTEERS=$nvol
 run --label signup-one-64 --addr "$URL_vol_one" --mode signup-one --inflight 64 --server-pid "$PID_vol_one"
 run --label signup-one-64-batch1 --addr "$URL_vol_one_b1" --mode signup-one --inflight 64 --server-pid "$PID_vol_one_b1"
+peak volunteers "$PID_vol_many" & peak_pids+=($!)
 run --label signup-many-64 --addr "$URL_vol_many" --mode signup-many --inflight 64 --server-pid "$PID_vol_many"
+kill "${peak_pids[@]}" 2>/dev/null || true
 run --label signup-many-64-batch1 --addr "$URL_vol_many_b1" --mode signup-many --inflight 64 --server-pid "$PID_vol_many_b1"
 
-/usr/bin/python3 - "$out" <<'PY'
+/usr/bin/python3 - "$out" "$tmp" <<'PY'
 import json, sys
 rows = {r["label"]: r for r in map(json.loads, open(sys.argv[1]))}
 def line(name, a, b, what="calls_per_s", target=""):
@@ -130,6 +139,13 @@ line("reports/s 64 in flight vs batch-of-one", "reports-64", "reports-64-batch1"
 line("assigns/s 64 in flight vs batch-of-one", "assigns-64", "assigns-64-batch1")
 line("sign-ups/s, 64 in flight on one activity vs batch-of-one", "signup-one-64", "signup-one-64-batch1", "calls_per_s", ">= 3")
 line("sign-ups/s, 64 in flight spread over many vs batch-of-one", "signup-many-64", "signup-many-64-batch1")
+peaks = []
+for name in ("points", "tasks", "volunteers"):
+    try: peaks.append((name, int(open(f"{sys.argv[2]}/peak.{name}").read())))
+    except (OSError, ValueError): pass
+if peaks:
+    worst = max(k for _, k in peaks)
+    print(f"{'peak RssAnon kB, 64 in flight (' + ', '.join(f'{n} {k}' for n, k in peaks) + ')':<44} {worst:>10} {32768:>10} {worst / 32768:>7.2f}  <= 1 (32 MiB)")
 bad = [r["label"] for r in rows.values() if r["calls"] == 0]
 if bad:
     print("no calls completed in:", ", ".join(bad)); sys.exit(1)
