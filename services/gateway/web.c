@@ -72,13 +72,18 @@ typedef struct web_req {
 
 // --- responses ---
 
+// The headers every answer carries, as name, value pairs.
+#define N_SECURITY 8
+static const char *const security[N_SECURITY] = {
+    "Content-Security-Policy", CSP, "X-Content-Type-Options", "nosniff",
+    "Referrer-Policy", "no-referrer", "X-Frame-Options", "DENY",
+};
+
 static void
 security_headers(struct MHD_Response *r)
 {
-    MHD_add_response_header(r, "Content-Security-Policy", CSP);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    for (size_t i = 0; i < N_SECURITY; i += 2)
+        MHD_add_response_header(r, security[i], security[i + 1]);
 }
 
 // respond queues text (taken: freed by MHD) with status and content type.
@@ -86,21 +91,15 @@ static enum MHD_Result
 respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len, const char *type,
         const char *cache)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-    security_headers(r);
+    const char *headers[N_SECURITY + 5];
+    memcpy(headers, security, sizeof security);
+    size_t n = N_SECURITY;
     if (status == 405)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+        headers[n++] = MHD_HTTP_HEADER_ALLOW, headers[n++] = "GET, HEAD, POST";
     if (status == 401)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    enum MHD_Result rc = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return rc;
+        headers[n++] = MHD_HTTP_HEADER_WWW_AUTHENTICATE, headers[n++] = "Bearer";
+    headers[n] = NULL;
+    return (enum MHD_Result) rt_http_respond(conn, status, text, len, type, cache, headers);
 }
 
 static enum MHD_Result

@@ -90,9 +90,9 @@ rt_admin_metrics(rt_strbuf *out, rt_server *srv, rt_store *store)
     store_metrics(out, store);
 }
 
-static enum MHD_Result
-respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len, const char *type,
-        const char *allow)
+int
+rt_http_respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len, const char *type,
+                const char *cache, const char *const *headers)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) {
@@ -100,12 +100,21 @@ respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len, co
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (allow != NULL)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2)
+        MHD_add_response_header(r, headers[i], headers[i + 1]);
     enum MHD_Result rc = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len, const char *type,
+        const char *allow)
+{
+    const char *const headers[] = {MHD_HTTP_HEADER_ALLOW, allow, NULL};
+    return (enum MHD_Result) rt_http_respond(conn, status, text, len, type, "no-store",
+                                             allow != NULL ? headers : NULL);
 }
 
 static enum MHD_Result

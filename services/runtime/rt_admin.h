@@ -29,6 +29,15 @@ int rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store 
 int rt_listen_parse(const char *key, const char *listen, struct sockaddr_storage *sa,
                     socklen_t *salen, char *err, size_t errlen);
 
+struct MHD_Connection;
+
+// rt_http_respond queues an answer on a libmicrohttpd connection: text (len
+// bytes, malloc'd: taken, freed by MHD or here), its Content-Type and
+// Cache-Control, and more headers as NULL-terminated name, value pairs (may
+// be NULL). Returns an enum MHD_Result (MHD_NO when out of memory).
+int rt_http_respond(struct MHD_Connection *conn, unsigned status, char *text, size_t len,
+                    const char *type, const char *cache, const char *const *headers);
+
 // rt_admin_port returns the TCP port it listens on.
 int rt_admin_port(const rt_admin *a);
 

@@ -27,18 +27,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 T0=$(date +%s)
 
-skip() {
-  if [ "${CIVIC_REQUIRE_ALL:-0}" = 1 ]; then
-    echo "FAIL (CIVIC_REQUIRE_ALL=1): $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+. "$HERE/../ops/lib.sh" # skip, fail
 step() { echo "[$(($(date +%s) - T0))s] $*"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (dockerd, debootstrap)"

@@ -14,14 +14,7 @@ set -euo pipefail
 SRC=$(cd "$1" && pwd)
 TOOLS=$2/k8s-check
 HERE=$(cd "$(dirname "$0")" && pwd)
-skip() {
-  if [ "${CIVIC_REQUIRE_ALL:-0}" = 1 ]; then
-    echo "FAIL (CIVIC_REQUIRE_ALL=1): $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
+. "$HERE/../ops/lib.sh" # skip
 command -v docker-compose >/dev/null || skip "docker-compose is missing (scripts/setup.sh installs it)"
 command -v npm >/dev/null || skip "npm is missing (scripts/setup.sh installs it)"
 

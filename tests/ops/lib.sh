@@ -47,6 +47,16 @@ stop_all() {
     return $rc
 }
 
+# skip WHY: exit 77 (ctest's skip), or fail when CIVIC_REQUIRE_ALL=1 (CI).
+skip() {
+    if [ "${CIVIC_REQUIRE_ALL:-0}" = 1 ]; then
+        echo "FAIL (CIVIC_REQUIRE_ALL=1): $*" >&2
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+
 fail() {
     echo "FAIL: $*" >&2
     exit 1

@@ -15,14 +15,6 @@ declare -A PORT=([g]=7000 [p]=7001 [t]=7002 [v]=7003)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
-skip() {
-    if [ "${CIVIC_REQUIRE_ALL:-0}" = 1 ]; then
-        echo "FAIL (CIVIC_REQUIRE_ALL=1): $*" >&2
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
 [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
 command -v ip >/dev/null || skip "no ip command (iproute2)"
 
