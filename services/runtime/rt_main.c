@@ -75,12 +75,15 @@ rt_main(const rt_app *app, int argc, char **argv)
     // glibc raises its mmap threshold to the largest block freed, so after
     // one huge message (up to 4 MiB, unpacked into several times that) every
     // later block of that size comes from a heap that keeps it: memory grows
-    // with each thread that ever handled one. A fixed threshold sends large
+    // with each thread that ever handled one. A fixed threshold sends larger
     // blocks to mmap and back to the system when freed; a few arenas keep
-    // nng's many threads from each holding their own free memory.
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
-    mallopt(M_ARENA_MAX, 4);
+    // nng's many threads from each holding their own free memory. Not lower
+    // than 4 MiB: LMDB allocates 2 MiB for every nested transaction (each
+    // write in a batch), and an mmap per write costs three times the writes;
+    // what stays in the heaps below that is trimmed while idle (below).
+    mallopt(M_MMAP_THRESHOLD, 2304 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+    mallopt(M_ARENA_MAX, 2);
 
     // Signals are taken by sigwait on this thread; every other thread (nng's,
     // the writer) inherits the mask and never sees them.
@@ -180,8 +183,12 @@ rt_main(const rt_app *app, int argc, char **argv)
     if (app->ready != NULL && app->ready(state, &cfg) != 0)
         rt_log(RT_LOG_WARN, "service.ready_failed", "message=\"serving anyway\"");
 
-    int sig = 0;
-    sigwait(&set, &sig);
+    // While waiting for a signal, hand the heap's free memory back to the
+    // system once a second (what a burst of big calls left behind).
+    int sig;
+    struct timespec second = {1, 0};
+    while ((sig = sigtimedwait(&set, NULL, &second)) < 0)
+        malloc_trim(0);
     rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     // Fronts that call into the server end while it still answers; the admin
     // server reads the server's state: they go first.
