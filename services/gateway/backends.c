@@ -64,6 +64,17 @@ gw_authenticate(void *state, rt_call *call, rt_txn *txn, char *msg, size_t msgle
     return 0;
 }
 
+void
+gw_peer_key(const rt_call *call, const char *prefix, char *out, size_t n)
+{
+    const char *peer = call->peer ? call->peer : "";
+    size_t len = strlen(peer);
+    const char *colon = strrchr(peer, ':');
+    if (colon != NULL && strncmp(peer, "ipc:", 4) != 0 && (peer[0] != '[' || colon[-1] == ']'))
+        len = (size_t) (colon - peer);
+    snprintf(out, n, "%s%.*s", prefix, (int) len, peer);
+}
+
 // limit_client takes a call from the caller's address's bucket (health
 // checks aside); 0 when over, with msg set.
 static int
@@ -71,13 +82,8 @@ limit_client(gw_svc *s, const rt_call *call, char *msg, size_t msglen)
 {
     if (strncmp(call->method, "/civic.rpc.v1.HealthService/", 28) == 0)
         return 1;
-    const char *peer = call->peer ? call->peer : "";
-    size_t len = strlen(peer);
-    const char *colon = strrchr(peer, ':');
-    if (colon != NULL && strncmp(peer, "ipc:", 4) != 0 && (peer[0] != '[' || colon[-1] == ']'))
-        len = (size_t) (colon - peer);
     char key[96];
-    snprintf(key, sizeof key, "client %.*s", (int) len, peer);
+    gw_peer_key(call, "client ", key, sizeof key);
     if (gw_limit_take(&s->limiter, &s->rate_per_client, key, civic_now_ms()))
         return 1;
     snprintf(msg, msglen, "this client address is over its rate limit");

@@ -24,26 +24,14 @@
 #include "rt_check.h"
 #include "rt_log.h"
 
-#define GW "/civic.gateway.v1.GatewayService/"
-#define PTS "/civic.points.v1.PointsService/"
-#define TSK "/civic.tasks.v1.TasksService/"
-#define VOL "/civic.volunteers.v1.VolunteersService/"
-enum { B_POINTS, B_TASKS, B_VOLUNTEERS };
+#include "flows.h"
 
 // --- one back-end call, waited for ---
-
-typedef struct pending {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done, code;
-    nng_msg *reply;
-    char why[200];
-} pending;
 
 static void
 pending_done(void *reply, int code, const char *why, void *arg)
 {
-    pending *p = arg;
+    gw_pending *p = arg;
     pthread_mutex_lock(&p->mu);
     p->reply = reply;
     p->code = code;
@@ -55,12 +43,12 @@ pending_done(void *reply, int code, const char *why, void *arg)
 
 static _Atomic uint64_t next_call_id = 1;
 
-// call_start sends req to a back end as principal/role (signed), with the
+// gw_call_start sends req to a back end as principal/role (signed), with the
 // caller's request-id and an optional idempotency key. It never fails: a
 // call that cannot start is a pending already done with its code.
-static void
-call_start(gw_svc *s, int bi, const char *method, const ProtobufCMessage *req, const char *principal,
-           const char *role, const char *request_id, const char *idem, int64_t deadline, pending *p)
+void
+gw_call_start(gw_svc *s, int bi, const char *method, const ProtobufCMessage *req, const char *principal,
+           const char *role, const char *request_id, const char *idem, int64_t deadline, gw_pending *p)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
@@ -129,10 +117,10 @@ call_start(gw_svc *s, int bi, const char *method, const ProtobufCMessage *req, c
     }
 }
 
-// call_wait waits for p and decodes its answer: 0 with *resp (free with
+// gw_call_wait waits for p and decodes its answer: 0 with *resp (free with
 // protobuf_c_message_free_unpacked), or a code with st filled in.
-static int
-call_wait(pending *p, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp, civic_status *st)
+int
+gw_call_wait(gw_pending *p, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp, civic_status *st)
 {
     pthread_mutex_lock(&p->mu);
     while (!p->done)
@@ -207,8 +195,8 @@ answer(rt_forward *fw, int code, const civic_status *st, const ProtobufCMessage 
     rt_forward_reply(fw, m, code);
 }
 
-static int
-violation(civic_status *st, const char *field, const char *what)
+int
+gw_violation(civic_status *st, const char *field, const char *what)
 {
     civic_status_set(st, CIVIC_INVALID_ARGUMENT, "%s: %s", field, what);
     snprintf(st->violations[0].field, sizeof st->violations[0].field, "%s", field);
@@ -217,121 +205,21 @@ violation(civic_status *st, const char *field, const char *what)
     return CIVIC_INVALID_ARGUMENT;
 }
 
-// deadline_for gives back-end calls the caller's deadline less a margin, so
+// gw_deadline_for gives back-end calls the caller's deadline less a margin, so
 // the gateway's own answer reaches the caller before it gives up.
-static int64_t
-deadline_for(const rt_call *call)
+int64_t
+gw_deadline_for(const rt_call *call)
 {
     int64_t left = call->deadline_ms - civic_now_ms();
     int64_t margin = left / 10 < 50 ? left / 10 : 50;
     return call->deadline_ms - margin;
 }
 
-static void *
-unpack_in(rt_forward *fw, const ProtobufCMessageDescriptor *d)
+void *
+gw_unpack_in(rt_forward *fw, const ProtobufCMessageDescriptor *d)
 {
     const Civic__Rpc__V1__Request *r = rt_forward_request(fw);
     return protobuf_c_message_unpack(d, NULL, r->payload.len, r->payload.data);
-}
-
-// --- the token writes (self-registration, refresh) ---
-
-typedef struct tok_write {
-    rt_write w;
-    rt_arena arena;
-    gw_svc *s;
-    const char *principal, *created_by, *note;
-    uint32_t ttl;
-    char secret[64];
-    int64_t expire_s;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done, rc;
-    char why[300];
-} tok_write;
-
-static int
-tok_run(rt_txn *t, rt_write *w)
-{
-    tok_write *tw = (tok_write *) w;
-    Civic__Gateway__V1__Token *tok = rt_alloc(t, sizeof *tok);
-    if (tok == NULL)
-        return 0;
-    civic__gateway__v1__token__init(tok);
-    gw_token_new(tw->secret, sizeof tw->secret);
-    tok->id = rt_seq_next(t, "token");
-    tok->principal = rt_strdup(t, tw->principal);
-    tok->role = CIVIC__GATEWAY__V1__ROLE__ROLE_VOLUNTEER;
-    tok->create_time = rt_ts_new(t, w->now_ms);
-    tok->expire_time = rt_ts_new(t, w->now_ms + (int64_t) tw->ttl * 1000);
-    tok->created_by = rt_strdup(t, tw->created_by);
-    tok->note = rt_strdup(t, tw->note);
-    gw_token_put(t, tw->s, tw->secret, tok);
-    rt_event(t, "token.created", tok->id, &tok->base);
-    if (rt_txn_status(t) != 0) {
-        snprintf(tw->why, sizeof tw->why, "%s", t->message);
-        return 0;
-    }
-    tw->expire_s = tok->expire_time->seconds;
-    return 1;
-}
-
-static void
-tok_done(rt_write *w, int rc, const char *why)
-{
-    tok_write *tw = (tok_write *) w;
-    pthread_mutex_lock(&tw->mu);
-    tw->rc = rc;
-    if (rc != 0 && why && !tw->why[0])
-        snprintf(tw->why, sizeof tw->why, "%s", why);
-    tw->done = 1;
-    pthread_cond_signal(&tw->cv);
-    pthread_mutex_unlock(&tw->mu);
-}
-
-// issue_token stores a new volunteer token for principal and waits for the
-// commit. Returns 0 with secret and expiry, or a code in st.
-static int
-issue_token(gw_svc *s, const rt_call *call, const char *principal, const char *created_by, const char *note,
-            char *secret, size_t n, int64_t *expire_s, civic_status *st)
-{
-    tok_write *tw = calloc(1, sizeof *tw);
-    rt_arena_init(&tw->arena, 1u << 20);
-    pthread_mutex_init(&tw->mu, NULL);
-    pthread_cond_init(&tw->cv, NULL);
-    tw->s = s;
-    tw->principal = principal;
-    tw->created_by = created_by;
-    tw->note = note;
-    tw->ttl = (uint32_t) gw_cfg.volunteer_token_ttl;
-    tw->w.deadline_ms = call->deadline_ms;
-    tw->w.run = tok_run;
-    tw->w.done = tok_done;
-    tw->w.arena = &tw->arena;
-    tw->w.principal = created_by;
-    tw->w.now_ms = call->now_ms;
-    int rc = rt_store_submit(s->store, &tw->w);
-    if (rc == 0) {
-        pthread_mutex_lock(&tw->mu);
-        while (!tw->done)
-            pthread_cond_wait(&tw->cv, &tw->mu);
-        pthread_mutex_unlock(&tw->mu);
-        rc = tw->rc;
-        if (rc != 0)
-            civic_status_set(st, rc, "the token was not stored: %s", tw->why);
-        else {
-            snprintf(secret, n, "%s", tw->secret);
-            *expire_s = tw->expire_s;
-        }
-    } else {
-        civic_status_set(st, rc, "the token store is busy");
-    }
-    memset(tw->secret, 0, sizeof tw->secret);
-    pthread_mutex_destroy(&tw->mu);
-    pthread_cond_destroy(&tw->cv);
-    rt_arena_fini(&tw->arena);
-    free(tw);
-    return rc;
 }
 
 // --- the audit of personal data read by admins ---
@@ -401,9 +289,9 @@ static int
 flow_sign_up(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st)
 {
     const rt_call *call = rt_forward_call(fw);
-    Civic__Gateway__V1__SignUpRequest *in = unpack_in(fw, &civic__gateway__v1__sign_up_request__descriptor);
+    Civic__Gateway__V1__SignUpRequest *in = gw_unpack_in(fw, &civic__gateway__v1__sign_up_request__descriptor);
     if (in == NULL)
-        return violation(st, "payload", "does not decode as civic.gateway.v1.SignUpRequest");
+        return gw_violation(st, "payload", "does not decode as civic.gateway.v1.SignUpRequest");
     uint64_t vid = in->volunteer_id, aid = in->activity_id;
     civic__gateway__v1__sign_up_request__free_unpacked(in, NULL);
     if (call->role == RT_ROLE_VOLUNTEER) {
@@ -416,23 +304,23 @@ flow_sign_up(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *s
         vid = self;
     }
     if (aid == 0)
-        return violation(st, "activity_id", "required");
+        return gw_violation(st, "activity_id", "required");
     if (vid == 0)
-        return violation(st, "volunteer_id", "required for an admin");
-    int64_t deadline = deadline_for(call);
+        return gw_violation(st, "volunteer_id", "required for an admin");
+    int64_t deadline = gw_deadline_for(call);
     const char *p = call->principal, *r = role_of(call), *rid = call->request_id;
     // The volunteer and the activity at once, then the activity's point.
     Civic__Volunteers__V1__GetVolunteerRequest gv = CIVIC__VOLUNTEERS__V1__GET_VOLUNTEER_REQUEST__INIT;
     Civic__Volunteers__V1__GetActivityRequest ga = CIVIC__VOLUNTEERS__V1__GET_ACTIVITY_REQUEST__INIT;
     gv.id = vid;
     ga.id = aid;
-    pending pv, pa;
-    call_start(s, B_VOLUNTEERS, VOL "GetVolunteer", &gv.base, p, r, rid, NULL, deadline, &pv);
-    call_start(s, B_VOLUNTEERS, VOL "GetActivity", &ga.base, p, r, rid, NULL, deadline, &pa);
+    gw_pending pv, pa;
+    gw_call_start(s, B_VOLUNTEERS, VOL "GetVolunteer", &gv.base, p, r, rid, NULL, deadline, &pv);
+    gw_call_start(s, B_VOLUNTEERS, VOL "GetActivity", &ga.base, p, r, rid, NULL, deadline, &pa);
     ProtobufCMessage *rv, *ra;
     civic_status sa;
-    int cv = call_wait(&pv, &civic__volunteers__v1__get_volunteer_response__descriptor, &rv, st);
-    int ca = call_wait(&pa, &civic__volunteers__v1__get_activity_response__descriptor, &ra, &sa);
+    int cv = gw_call_wait(&pv, &civic__volunteers__v1__get_volunteer_response__descriptor, &rv, st);
+    int ca = gw_call_wait(&pa, &civic__volunteers__v1__get_activity_response__descriptor, &ra, &sa);
     int code = cv;
     if (cv == 0 && ca != 0) {
         *st = sa;
@@ -458,10 +346,10 @@ flow_sign_up(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *s
     if (point_id != 0) {
         Civic__Points__V1__GetPointRequest gp = CIVIC__POINTS__V1__GET_POINT_REQUEST__INIT;
         gp.id = point_id;
-        pending pp;
+        gw_pending pp;
         ProtobufCMessage *rp;
-        call_start(s, B_POINTS, PTS "GetPoint", &gp.base, p, r, rid, NULL, deadline, &pp);
-        if ((code = call_wait(&pp, &civic__points__v1__get_point_response__descriptor, &rp, st)) != 0)
+        gw_call_start(s, B_POINTS, PTS "GetPoint", &gp.base, p, r, rid, NULL, deadline, &pp);
+        if ((code = gw_call_wait(&pp, &civic__points__v1__get_point_response__descriptor, &rp, st)) != 0)
             return code;
         Civic__Points__V1__Point *pt = ((Civic__Points__V1__GetPointResponse *) rp)->point;
         int active = pt != NULL && pt->state == CIVIC__POINTS__V1__POINT_STATE__POINT_STATE_ACTIVE;
@@ -475,10 +363,10 @@ flow_sign_up(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *s
     Civic__Volunteers__V1__SignUpRequest su = CIVIC__VOLUNTEERS__V1__SIGN_UP_REQUEST__INIT;
     su.activity_id = aid;
     su.volunteer_id = vid;
-    pending ps;
+    gw_pending ps;
     ProtobufCMessage *rs;
-    call_start(s, B_VOLUNTEERS, VOL "SignUp", &su.base, p, r, rid, call->idempotency_key, deadline, &ps);
-    if ((code = call_wait(&ps, &civic__volunteers__v1__sign_up_response__descriptor, &rs, st)) != 0)
+    gw_call_start(s, B_VOLUNTEERS, VOL "SignUp", &su.base, p, r, rid, call->idempotency_key, deadline, &ps);
+    if ((code = gw_call_wait(&ps, &civic__volunteers__v1__sign_up_response__descriptor, &rs, st)) != 0)
         return code;
     Civic__Volunteers__V1__SignUpResponse *sr = (Civic__Volunteers__V1__SignUpResponse *) rs;
     Civic__Gateway__V1__SignUpResponse *out = malloc(sizeof *out);
@@ -503,22 +391,22 @@ flow_report(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st
 {
     const rt_call *call = rt_forward_call(fw);
     Civic__Gateway__V1__ReportProblemAtPointRequest *in =
-        unpack_in(fw, &civic__gateway__v1__report_problem_at_point_request__descriptor);
+        gw_unpack_in(fw, &civic__gateway__v1__report_problem_at_point_request__descriptor);
     if (in == NULL)
-        return violation(st, "payload", "does not decode as civic.gateway.v1.ReportProblemAtPointRequest");
+        return gw_violation(st, "payload", "does not decode as civic.gateway.v1.ReportProblemAtPointRequest");
     int code = 0;
     if (in->report == NULL || in->report->point_id == 0) {
-        code = violation(st, "report.point_id", "required");
+        code = gw_violation(st, "report.point_id", "required");
         goto out;
     }
-    int64_t deadline = deadline_for(call);
+    int64_t deadline = gw_deadline_for(call);
     Civic__Points__V1__GetPointRequest gp = CIVIC__POINTS__V1__GET_POINT_REQUEST__INIT;
     gp.id = in->report->point_id;
-    pending pp;
+    gw_pending pp;
     ProtobufCMessage *rp;
-    call_start(s, B_POINTS, PTS "GetPoint", &gp.base, call->principal, role_of(call), call->request_id, NULL,
+    gw_call_start(s, B_POINTS, PTS "GetPoint", &gp.base, call->principal, role_of(call), call->request_id, NULL,
                deadline, &pp);
-    if ((code = call_wait(&pp, &civic__points__v1__get_point_response__descriptor, &rp, st)) != 0)
+    if ((code = gw_call_wait(&pp, &civic__points__v1__get_point_response__descriptor, &rp, st)) != 0)
         goto out;
     Civic__Points__V1__Point *pt = ((Civic__Points__V1__GetPointResponse *) rp)->point;
     if (pt == NULL || pt->state != CIVIC__POINTS__V1__POINT_STATE__POINT_STATE_ACTIVE) {
@@ -529,11 +417,11 @@ flow_report(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st
     in->report->area_id = pt->area_id;
     in->report->grid_id = pt->grid_id;
     protobuf_c_message_free_unpacked(rp, NULL);
-    pending pr;
+    gw_pending pr;
     ProtobufCMessage *rr;
-    call_start(s, B_TASKS, TSK "ReportProblem", &in->report->base, call->principal, role_of(call),
+    gw_call_start(s, B_TASKS, TSK "ReportProblem", &in->report->base, call->principal, role_of(call),
                call->request_id, call->idempotency_key, deadline, &pr);
-    if ((code = call_wait(&pr, &civic__tasks__v1__report_problem_response__descriptor, &rr, st)) != 0)
+    if ((code = gw_call_wait(&pr, &civic__tasks__v1__report_problem_response__descriptor, &rr, st)) != 0)
         goto out;
     Civic__Tasks__V1__ReportProblemResponse *res = (Civic__Tasks__V1__ReportProblemResponse *) rr;
     Civic__Gateway__V1__ReportProblemAtPointResponse *o = malloc(sizeof *o);
@@ -600,13 +488,13 @@ static int
 flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st)
 {
     const rt_call *call = rt_forward_call(fw);
-    Civic__Gateway__V1__GetDashboardRequest *in = unpack_in(fw, &civic__gateway__v1__get_dashboard_request__descriptor);
+    Civic__Gateway__V1__GetDashboardRequest *in = gw_unpack_in(fw, &civic__gateway__v1__get_dashboard_request__descriptor);
     if (in == NULL)
-        return violation(st, "payload", "does not decode as civic.gateway.v1.GetDashboardRequest");
+        return gw_violation(st, "payload", "does not decode as civic.gateway.v1.GetDashboardRequest");
     // The campaign's local day (UTC+8 unless configured), whatever the
     // machine's time zone.
     int32_t day = in->local_day ? in->local_day : rt_local_day(call->now_ms, s->tz_offset_min);
-    int64_t deadline = deadline_for(call);
+    int64_t deadline = gw_deadline_for(call);
     // Aggregate figures only: asked as the gateway itself, read-only.
     const char *p = "gateway:dashboard", *r = "viewer", *rid = call->request_id;
     Civic__Points__V1__GetCoverageSummaryRequest cs = CIVIC__POINTS__V1__GET_COVERAGE_SUMMARY_REQUEST__INIT;
@@ -617,15 +505,15 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     vs.n_area_ids = in->n_area_ids;
     Civic__Tasks__V1__GetSummaryRequest ts = CIVIC__TASKS__V1__GET_SUMMARY_REQUEST__INIT;
     // The three at once; each answers or fails by the one deadline.
-    pending pc, pv, pt;
-    call_start(s, B_POINTS, PTS "GetCoverageSummary", &cs.base, p, r, rid, NULL, deadline, &pc);
-    call_start(s, B_VOLUNTEERS, VOL "GetAreaSummary", &vs.base, p, r, rid, NULL, deadline, &pv);
-    call_start(s, B_TASKS, TSK "GetSummary", &ts.base, p, r, rid, NULL, deadline, &pt);
+    gw_pending pc, pv, pt;
+    gw_call_start(s, B_POINTS, PTS "GetCoverageSummary", &cs.base, p, r, rid, NULL, deadline, &pc);
+    gw_call_start(s, B_VOLUNTEERS, VOL "GetAreaSummary", &vs.base, p, r, rid, NULL, deadline, &pv);
+    gw_call_start(s, B_TASKS, TSK "GetSummary", &ts.base, p, r, rid, NULL, deadline, &pt);
     civic_status sc, sv, stk;
     ProtobufCMessage *rc_, *rv_, *rt_;
-    int cc = call_wait(&pc, &civic__points__v1__get_coverage_summary_response__descriptor, &rc_, &sc);
-    int cv = call_wait(&pv, &civic__volunteers__v1__get_area_summary_response__descriptor, &rv_, &sv);
-    int ct = call_wait(&pt, &civic__tasks__v1__get_summary_response__descriptor, &rt_, &stk);
+    int cc = gw_call_wait(&pc, &civic__points__v1__get_coverage_summary_response__descriptor, &rc_, &sc);
+    int cv = gw_call_wait(&pv, &civic__volunteers__v1__get_area_summary_response__descriptor, &rv_, &sv);
+    int ct = gw_call_wait(&pt, &civic__tasks__v1__get_summary_response__descriptor, &rt_, &stk);
 
     dash d = {.only = in->area_ids, .n_only = in->n_area_ids};
     if (cc == 0) {
@@ -685,114 +573,6 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     return 0;
 }
 
-// --- SelfRegister and RefreshToken ---
-
-// client_key is the caller's host without its port: one bucket per address.
-static void
-client_key(const rt_call *call, const char *prefix, char *out, size_t n)
-{
-    const char *peer = call->peer ? call->peer : "";
-    size_t len = strlen(peer);
-    const char *colon = strrchr(peer, ':');
-    if (colon != NULL && strncmp(peer, "ipc:", 4) != 0 && (peer[0] != '[' || colon[-1] == ']'))
-        len = (size_t) (colon - peer);
-    snprintf(out, n, "%s%.*s", prefix, (int) len, peer);
-}
-
-static int
-flow_self_register(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st)
-{
-    const rt_call *call = rt_forward_call(fw);
-    char key[128];
-    client_key(call, "self-register client ", key, sizeof key);
-    if (!gw_limit_take(&s->limiter, &s->rate_self_register, key, civic_now_ms()))
-        return civic_status_set(st, CIVIC_RESOURCE_EXHAUSTED, "too many self-registrations from this address; try later");
-    Civic__Gateway__V1__SelfRegisterRequest *in = unpack_in(fw, &civic__gateway__v1__self_register_request__descriptor);
-    if (in == NULL)
-        return violation(st, "payload", "does not decode as civic.gateway.v1.SelfRegisterRequest");
-    int code = 0;
-    Civic__Volunteers__V1__Volunteer *v = in->volunteer;
-    if (v == NULL || v->phone == NULL || v->phone[0] == '\0') {
-        code = violation(st, "volunteer.phone", "required");
-        goto out;
-    }
-    snprintf(key, sizeof key, "self-register phone %.80s", v->phone);
-    if (!gw_limit_take(&s->limiter, &s->rate_self_register, key, civic_now_ms())) {
-        code = civic_status_set(st, CIVIC_RESOURCE_EXHAUSTED, "too many self-registrations for this phone; try later");
-        goto out;
-    }
-    // Only what a person may say about themselves; the volunteers service
-    // checks it (and refuses a phone already registered).
-    Civic__Volunteers__V1__Volunteer nv = CIVIC__VOLUNTEERS__V1__VOLUNTEER__INIT;
-    nv.name = v->name;
-    nv.phone = v->phone;
-    nv.kind = v->kind;
-    nv.area_id = v->area_id;
-    nv.community = v->community;
-    nv.consent = v->consent;
-    Civic__Volunteers__V1__RegisterVolunteerRequest rr = CIVIC__VOLUNTEERS__V1__REGISTER_VOLUNTEER_REQUEST__INIT;
-    rr.volunteer = &nv;
-    pending pr;
-    ProtobufCMessage *res;
-    call_start(s, B_VOLUNTEERS, VOL "RegisterVolunteer", &rr.base, "gateway:self-register", "admin", call->request_id,
-               NULL, deadline_for(call), &pr);
-    if ((code = call_wait(&pr, &civic__volunteers__v1__register_volunteer_response__descriptor, &res, st)) != 0)
-        goto out;
-    Civic__Volunteers__V1__RegisterVolunteerResponse *reg = (Civic__Volunteers__V1__RegisterVolunteerResponse *) res;
-    char principal[32], secret[64];
-    snprintf(principal, sizeof principal, "%" PRIu64, reg->volunteer ? reg->volunteer->id : 0);
-    int64_t expire = 0;
-    code = issue_token(s, call, principal, "self-register", "self-registered volunteer", secret, sizeof secret,
-                       &expire, st);
-    if (code == 0) {
-        rt_log(RT_LOG_INFO, "volunteer.self_registered", "volunteer=%s peer=%s", principal,
-               call->peer ? call->peer : "");
-        Civic__Gateway__V1__SelfRegisterResponse *o = malloc(sizeof *o);
-        civic__gateway__v1__self_register_response__init(o);
-        o->volunteer = reg->volunteer;
-        reg->volunteer = NULL;
-        // Registered as admin, answered to a caller who is not: the one
-        // rule for person records holds here too (the phone masked).
-        if (o->volunteer != NULL && o->volunteer->phone != NULL) {
-            char m[RT_PHONE_MASKED];
-            rt_phone_masked(o->volunteer->phone, m);
-            free(o->volunteer->phone);
-            o->volunteer->phone = strdup(m);
-        }
-        o->token = strdup(secret);
-        o->expire_time = malloc(sizeof *o->expire_time);
-        google__protobuf__timestamp__init(o->expire_time);
-        o->expire_time->seconds = expire;
-        *outp = &o->base;
-    }
-    memset(secret, 0, sizeof secret);
-    protobuf_c_message_free_unpacked(res, NULL);
-out:
-    civic__gateway__v1__self_register_request__free_unpacked(in, NULL);
-    return code;
-}
-
-static int
-flow_refresh(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status *st)
-{
-    const rt_call *call = rt_forward_call(fw);
-    char secret[64];
-    int64_t expire = 0;
-    int code = issue_token(s, call, call->principal, call->principal, "refreshed volunteer token", secret,
-                           sizeof secret, &expire, st);
-    if (code != 0)
-        return code;
-    Civic__Gateway__V1__RefreshTokenResponse *o = malloc(sizeof *o);
-    civic__gateway__v1__refresh_token_response__init(o);
-    o->token = strdup(secret);
-    memset(secret, 0, sizeof secret);
-    o->expire_time = malloc(sizeof *o->expire_time);
-    google__protobuf__timestamp__init(o->expire_time);
-    o->expire_time->seconds = expire;
-    *outp = &o->base;
-    return 0;
-}
-
 // --- the flow threads ---
 
 typedef int (*flow_fn)(gw_svc *s, rt_forward *fw, ProtobufCMessage **out, civic_status *st);
@@ -804,8 +584,8 @@ static const struct {
     {GW "SignUp", flow_sign_up},
     {GW "ReportProblemAtPoint", flow_report},
     {GW "GetDashboard", flow_dashboard},
-    {GW "SelfRegister", flow_self_register},
-    {GW "RefreshToken", flow_refresh},
+    {GW "SelfRegister", gw_flow_self_register},
+    {GW "RefreshToken", gw_flow_refresh},
 };
 
 int

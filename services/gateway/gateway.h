@@ -91,6 +91,10 @@ typedef struct gw_config {
     const char *web_listen, *web_root;
     size_t web_max_body;
 } gw_config;
+// gw_peer_key writes prefix and the caller's host without its port (one
+// rate-limit bucket per address) into out.
+void gw_peer_key(const rt_call *call, const char *prefix, char *out, size_t n);
+
 extern gw_config gw_cfg;
 extern const rt_cfg_key gw_cfg_keys[];
 extern const size_t gw_n_cfg_keys;
