@@ -156,4 +156,7 @@ int civic_nng_close_bounded(nng_socket sock, int ms);
 // civic_now_ms returns a monotonic clock in milliseconds.
 int64_t civic_now_ms(void);
 
+// civic_wall_ms returns the time of day: Unix milliseconds.
+int64_t civic_wall_ms(void);
+
 #endif

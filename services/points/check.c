@@ -32,38 +32,13 @@ typedef struct visit {
 typedef enum key_shape { TAG_ID, DAY_ID, ID_DAY } key_shape;
 
 typedef struct audit {
-    rt_txn *t;
+    rt_audit r;    // the transaction, and the first disagreement found
     const points_svc *s;
-    char *err;
-    size_t n;
-    int bad;       // a disagreement was found: err tells the first
     klist counts;  // one key per ACTIVE point in its area and grid
     klist cov_point;
     visit *visits;
     size_t n_visits, cap_visits;
 } audit;
-
-static int
-bad(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-bad(audit *a, const char *fmt, ...)
-{
-    if (!a->bad && a->n > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(a->err, a->n, fmt, ap);
-        va_end(ap);
-    }
-    a->bad = 1;
-    return -1;
-}
-
-static int
-failed(const audit *a)
-{
-    return a->bad || rt_txn_status(a->t);
-}
 
 static void
 klist_push(audit *a, klist *l, const rt_key *k)
@@ -72,7 +47,7 @@ klist_push(audit *a, klist *l, const rt_key *k)
         size_t cap = l->cap ? 2 * l->cap : 256;
         ckey *v = realloc(l->v, cap * sizeof *v);
         if (v == NULL) {
-            rt_txn_fail(a->t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
+            rt_txn_fail(a->r.t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
             return;
         }
         l->v = v;
@@ -112,14 +87,14 @@ load(audit *a, MDB_dbi db, uint64_t id, const ProtobufCMessageDescriptor *desc)
     MDB_val v;
     points_key_id(&k, id);
     MDB_val kv = {k.len, k.b};
-    int rc = mdb_get(a->t->txn, db, &kv, &v);
+    int rc = mdb_get(a->r.t->txn, db, &kv, &v);
     if (rc != 0) {
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
         return NULL;
     }
     void *rec = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
     if (rec == NULL)
-        bad(a, "%s %llu does not decode", desc->short_name, (unsigned long long) id);
+        rt_audit_bad(&a->r, "%s %llu does not decode", desc->short_name, (unsigned long long) id);
     return rec;
 }
 
@@ -152,11 +127,11 @@ check_area(audit *a, const void *rec)
     uint64_t top = 0;
     if (x->level == POINTS_LEVEL_AREA) {
         if (x->parent_id != 0 || x->area_id != x->id)
-            bad(a, "area %llu: an area's parent must be 0 and area_id its own id",
+            rt_audit_bad(&a->r, "area %llu: an area's parent must be 0 and area_id its own id",
                 (unsigned long long) x->id);
     } else if (x->level < POINTS_LEVEL_AREA || x->level > POINTS_LEVEL_GRID ||
                !area_is(a, x->parent_id, (int) x->level - 1, &top) || top != x->area_id) {
-        bad(a, "area %llu: parent %llu is missing, of the wrong level, or of another area",
+        rt_audit_bad(&a->r, "area %llu: parent %llu is missing, of the wrong level, or of another area",
             (unsigned long long) x->id, (unsigned long long) x->parent_id);
     }
 }
@@ -166,7 +141,7 @@ check_unit(audit *a, const void *rec)
 {
     const points_unit *u = rec;
     if (!area_is(a, u->area_id, POINTS_LEVEL_AREA, NULL))
-        bad(a, "unit %llu: area %llu is missing or not an area", (unsigned long long) u->id,
+        rt_audit_bad(&a->r, "unit %llu: area %llu is missing or not an area", (unsigned long long) u->id,
             (unsigned long long) u->area_id);
 }
 
@@ -176,11 +151,11 @@ check_point(audit *a, const void *rec)
     const points_point *p = rec;
     uint64_t top = 0;
     if (!area_is(a, p->grid_id, POINTS_LEVEL_GRID, &top) || top != p->area_id)
-        bad(a, "point %llu: grid %llu is missing, not a grid, or not in area %llu",
+        rt_audit_bad(&a->r, "point %llu: grid %llu is missing, not a grid, or not in area %llu",
             (unsigned long long) p->id, (unsigned long long) p->grid_id,
             (unsigned long long) p->area_id);
     if (p->state != POINTS_ACTIVE && p->state != POINTS_ARCHIVED)
-        bad(a, "point %llu: state %d", (unsigned long long) p->id, (int) p->state);
+        rt_audit_bad(&a->r, "point %llu: state %d", (unsigned long long) p->id, (int) p->state);
     if (p->state != POINTS_ACTIVE)
         return;
     rt_key k;
@@ -196,7 +171,7 @@ check_patrol(audit *a, const void *rec)
     const points_patrol *p = rec;
     points_point *pt = load(a, a->s->points, p->point_id, &civic__points__v1__point__descriptor);
     if (pt == NULL) {
-        bad(a, "patrol %llu: point %llu is missing", (unsigned long long) p->id,
+        rt_audit_bad(&a->r, "patrol %llu: point %llu is missing", (unsigned long long) p->id,
             (unsigned long long) p->point_id);
         return;
     }
@@ -204,7 +179,7 @@ check_patrol(audit *a, const void *rec)
     unload(pt);
     if (p->patrol_time == NULL ||
         p->local_day != rt_local_day(rt_ts_ms(p->patrol_time, 0), a->s->tz_offset_min))
-        bad(a, "patrol %llu: local_day %d is not the day of its patrol_time",
+        rt_audit_bad(&a->r, "patrol %llu: local_day %d is not the day of its patrol_time",
             (unsigned long long) p->id, (int) p->local_day);
     rt_key k;
     points_key_point_day(&k, p->point_id, p->local_day);
@@ -213,7 +188,7 @@ check_patrol(audit *a, const void *rec)
         size_t cap = a->cap_visits ? 2 * a->cap_visits : 256;
         visit *v = realloc(a->visits, cap * sizeof *v);
         if (v == NULL) {
-            rt_txn_fail(a->t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
+            rt_txn_fail(a->r.t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
             return;
         }
         a->visits = v;
@@ -292,37 +267,37 @@ check_records(audit *a, const table_def *td)
 {
     MDB_cursor *c;
     MDB_val k, v;
-    if (rt_txn_mdb(a->t, mdb_cursor_open(a->t->txn, td->db, &c), "audit"))
+    if (rt_txn_mdb(a->r.t, mdb_cursor_open(a->r.t->txn, td->db, &c), "audit"))
         return;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    for (; rc == 0 && !failed(a); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (; rc == 0 && !rt_audit_failed(&a->r); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         void *rec = protobuf_c_message_unpack(td->desc, NULL, v.mv_size, v.mv_data);
         if (k.mv_size != 8 || rec == NULL) {
-            bad(a, "%s: a %zu-byte key, or a record that does not decode", td->name, k.mv_size);
+            rt_audit_bad(&a->r, "%s: a %zu-byte key, or a record that does not decode", td->name, k.mv_size);
             unload(rec);
             break;
         }
         uint64_t id = record_id(td, rec);
         if (id != rt_be64_get(k.mv_data))
-            bad(a, "%s: record %llu is stored under id %llu", td->name, (unsigned long long) id,
+            rt_audit_bad(&a->r, "%s: record %llu is stored under id %llu", td->name, (unsigned long long) id,
                 (unsigned long long) rt_be64_get(k.mv_data));
         td->check(a, rec);
-        for (size_t i = 0; i < 3 && td->ix[i].name != NULL && !failed(a); i++) {
+        for (size_t i = 0; i < 3 && td->ix[i].name != NULL && !rt_audit_failed(&a->r); i++) {
             rt_key ik;
             MDB_val e;
             td->ix[i].key(&ik, rec);
             MDB_val ikv = {ik.len, ik.b};
-            int r = mdb_get(a->t->txn, td->ix[i].db, &ikv, &e);
+            int r = mdb_get(a->r.t->txn, td->ix[i].db, &ikv, &e);
             if (r == MDB_NOTFOUND || (r == 0 && e.mv_size != 0))
-                bad(a, "%s: %s record %llu has no entry", td->ix[i].name, td->name,
+                rt_audit_bad(&a->r, "%s: %s record %llu has no entry", td->ix[i].name, td->name,
                     (unsigned long long) id);
             else
-                rt_txn_mdb(a->t, r, "audit");
+                rt_txn_mdb(a->r.t, r, "audit");
         }
         unload(rec);
     }
     if (rc != 0)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     mdb_cursor_close(c);
 }
 
@@ -333,30 +308,30 @@ check_entries(audit *a, const table_def *td, const index_def *ix)
 {
     MDB_cursor *c;
     MDB_val k, v;
-    if (rt_txn_mdb(a->t, mdb_cursor_open(a->t->txn, ix->db, &c), "audit"))
+    if (rt_txn_mdb(a->r.t, mdb_cursor_open(a->r.t->txn, ix->db, &c), "audit"))
         return;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    for (; rc == 0 && !failed(a); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (; rc == 0 && !rt_audit_failed(&a->r); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < 8) {
-            bad(a, "%s: a %zu-byte key", ix->name, k.mv_size);
+            rt_audit_bad(&a->r, "%s: a %zu-byte key", ix->name, k.mv_size);
             break;
         }
         uint64_t id = rt_be64_get((const unsigned char *) k.mv_data + k.mv_size - 8);
         void *rec = load(a, td->db, id, td->desc);
         if (rec == NULL) {
-            bad(a, "%s: an entry names %s record %llu, which does not exist", ix->name, td->name,
+            rt_audit_bad(&a->r, "%s: an entry names %s record %llu, which does not exist", ix->name, td->name,
                 (unsigned long long) id);
             break;
         }
         rt_key want;
         ix->key(&want, rec);
         if (want.len != k.mv_size || memcmp(want.b, k.mv_data, want.len) != 0)
-            bad(a, "%s: the entry for %s record %llu does not match the record", ix->name,
+            rt_audit_bad(&a->r, "%s: the entry for %s record %llu does not match the record", ix->name,
                 td->name, (unsigned long long) id);
         unload(rec);
     }
     if (rc != 0)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     mdb_cursor_close(c);
 }
 
@@ -378,15 +353,15 @@ check_counter(audit *a, MDB_dbi db, const char *name, klist *l, key_shape shape)
     MDB_cursor *c;
     MDB_val k, v;
     char kt[64];
-    if (failed(a) || rt_txn_mdb(a->t, mdb_cursor_open(a->t->txn, db, &c), "audit"))
+    if (rt_audit_failed(&a->r) || rt_txn_mdb(a->r.t, mdb_cursor_open(a->r.t->txn, db, &c), "audit"))
         return;
     if (l->n > 0)
         qsort(l->v, l->n, sizeof *l->v, ckey_cmp);
     size_t i = 0;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    while ((rc == 0 || i < l->n) && !failed(a)) {
+    while ((rc == 0 || i < l->n) && !rt_audit_failed(&a->r)) {
         if (rc == 0 && (k.mv_size != keylen || v.mv_size != 8)) {
-            bad(a, "%s: a %zu-byte key or %zu-byte value", name, k.mv_size, v.mv_size);
+            rt_audit_bad(&a->r, "%s: a %zu-byte key or %zu-byte value", name, k.mv_size, v.mv_size);
             break;
         }
         size_t j = i;
@@ -395,14 +370,14 @@ check_counter(audit *a, MDB_dbi db, const char *name, klist *l, key_shape shape)
         int cmp = i == l->n ? 1 : rc != 0 ? -1 : memcmp(l->v[i].b, k.mv_data, keylen);
         if (cmp < 0) {
             key_text(kt, sizeof kt, l->v[i].b, shape);
-            bad(a, "%s: no counter %s; the records give %zu", name, kt, j - i);
+            rt_audit_bad(&a->r, "%s: no counter %s; the records give %zu", name, kt, j - i);
         } else if (cmp > 0) {
             key_text(kt, sizeof kt, k.mv_data, shape);
-            bad(a, "%s: counter %s is %lld; the records give 0", name, kt,
+            rt_audit_bad(&a->r, "%s: counter %s is %lld; the records give 0", name, kt,
                 (long long) rt_be64_get(v.mv_data));
         } else if ((int64_t) rt_be64_get(v.mv_data) != (int64_t) (j - i)) {
             key_text(kt, sizeof kt, k.mv_data, shape);
-            bad(a, "%s: counter %s is %lld; the records give %zu", name, kt,
+            rt_audit_bad(&a->r, "%s: counter %s is %lld; the records give %zu", name, kt,
                 (long long) rt_be64_get(v.mv_data), j - i);
         } else {
             i = j;
@@ -410,7 +385,7 @@ check_counter(audit *a, MDB_dbi db, const char *name, klist *l, key_shape shape)
         }
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     mdb_cursor_close(c);
 }
 
@@ -431,7 +406,7 @@ check_coverage(audit *a)
     klist areas = {0}, grids = {0};
     if (a->n_visits > 0)
         qsort(a->visits, a->n_visits, sizeof *a->visits, visit_cmp);
-    for (size_t i = 0; i < a->n_visits && !failed(a); i++) {
+    for (size_t i = 0; i < a->n_visits && !rt_audit_failed(&a->r); i++) {
         const visit *v = &a->visits[i];
         if (!v->active || (i > 0 && v->day == v[-1].day && v->point_id == v[-1].point_id))
             continue;
@@ -450,7 +425,7 @@ check_coverage(audit *a)
 int
 points_check_indexes(rt_txn *t, const points_svc *s, char *err, size_t n)
 {
-    audit a = {.t = t, .s = s, .err = err, .n = n};
+    audit a = {.r = {.t = t, .err = err, .n = n}, .s = s};
     const table_def tables[] = {
         {"areas", s->areas, &civic__points__v1__area__descriptor, check_area,
          {{"areas_by_parent", s->areas_by_parent, ix_area_parent}}},
@@ -466,14 +441,14 @@ points_check_indexes(rt_txn *t, const points_svc *s, char *err, size_t n)
     };
     if (n > 0)
         err[0] = '\0';
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !failed(&a); i++) {
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !rt_audit_failed(&a.r); i++) {
         check_records(&a, &tables[i]);
-        for (size_t j = 0; j < 3 && tables[i].ix[j].name != NULL && !failed(&a); j++)
+        for (size_t j = 0; j < 3 && tables[i].ix[j].name != NULL && !rt_audit_failed(&a.r); j++)
             check_entries(&a, &tables[i], &tables[i].ix[j]);
     }
     check_counter(&a, s->counts, "counts", &a.counts, TAG_ID);
     check_counter(&a, s->cov_point, "cov_point", &a.cov_point, ID_DAY);
-    if (!failed(&a))
+    if (!rt_audit_failed(&a.r))
         check_coverage(&a);
     free(a.counts.v);
     free(a.cov_point.v);
@@ -483,5 +458,5 @@ points_check_indexes(rt_txn *t, const points_svc *s, char *err, size_t n)
             snprintf(err, n, "%s", t->message);
         return rt_txn_status(t);
     }
-    return a.bad ? -1 : 0;
+    return a.r.bad ? -1 : 0;
 }

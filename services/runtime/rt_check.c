@@ -2,6 +2,7 @@
 #include "rt_check.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -302,4 +303,23 @@ rt_mask_has(const Google__Protobuf__FieldMask *mask, const char *path)
         if (strcmp(mask->paths[i], path) == 0)
             return 1;
     return 0;
+}
+
+int
+rt_audit_bad(rt_audit *a, const char *fmt, ...)
+{
+    if (!a->bad && a->n > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(a->err, a->n, fmt, ap);
+        va_end(ap);
+    }
+    a->bad = 1;
+    return -1;
+}
+
+int
+rt_audit_failed(const rt_audit *a)
+{
+    return a->bad || rt_txn_status(a->t);
 }

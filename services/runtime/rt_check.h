@@ -71,4 +71,20 @@ int rt_mask_check(rt_txn *t, const struct Google__Protobuf__FieldMask *mask,
 // rt_mask_has tells whether mask names path.
 int rt_mask_has(const struct Google__Protobuf__FieldMask *mask, const char *path);
 
+// rt_audit is what an index checker carries: its read transaction and the
+// first disagreement it found (written to err, n bytes).
+typedef struct rt_audit {
+    rt_txn *t;
+    char *err;
+    size_t n;
+    int bad;
+} rt_audit;
+
+// rt_audit_bad records a disagreement (only the first one's text is kept)
+// and returns -1.
+int rt_audit_bad(rt_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// rt_audit_failed tells whether a disagreement or a store error was met.
+int rt_audit_failed(const rt_audit *a);
+
 #endif

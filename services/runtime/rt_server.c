@@ -128,14 +128,6 @@ rt_page_size(rt_txn *txn, int32_t requested, const char *field)
     return requested > 1000 ? 1000 : (size_t) requested;
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // --- built-in services ---
 
 static int
@@ -692,7 +684,7 @@ worker_main(void *arg)
         if (srv->work_head == NULL)
             srv->work_tail = NULL;
         pthread_mutex_unlock(&srv->mu);
-        if (mono_ms() >= c->call.deadline_ms)
+        if (civic_now_ms() >= c->call.deadline_ms)
             reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the read ran", NULL);
         else
             run_read(c, &srv->worker_rtxn);
@@ -844,10 +836,7 @@ on_request(rt_ctx *c, nng_msg *m)
     const char *rid = rt_call_metadata(&c->call, "request-id");
     c->call.request_id = rid ? rid : "";
     c->call.idempotency_key = rt_call_metadata(&c->call, "idempotency-key");
-    c->call.now_ms = 0;
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    c->call.now_ms = (int64_t) wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    c->call.now_ms = civic_wall_ms();
     uint32_t timeout = req->timeout_ms ? req->timeout_ms : TIMEOUT_DEFAULT_MS;
     if (timeout > TIMEOUT_MAX_MS)
         timeout = TIMEOUT_MAX_MS;
@@ -895,7 +884,7 @@ on_request(rt_ctx *c, nng_msg *m)
         identify(c, req);
     }
     if (c->route == NULL) {
-        if (mono_ms() >= c->call.deadline_ms) {
+        if (civic_now_ms() >= c->call.deadline_ms) {
             reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", NULL);
             return;
         }
@@ -914,7 +903,7 @@ on_request(rt_ctx *c, nng_msg *m)
         }
         return;
     }
-    if (mono_ms() >= c->call.deadline_ms) {
+    if (civic_now_ms() >= c->call.deadline_ms) {
         reply_error(c, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the call started", NULL);
         return;
     }

@@ -52,22 +52,6 @@ struct rt_store {
     rt_store_stats stats;
 };
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // --- the sticky-error transaction ---
 
 int
@@ -238,6 +222,23 @@ key_eq(const rt_key *a, const rt_key *b)
     return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
 }
 
+uint64_t
+rt_index_first(rt_txn *t, MDB_dbi db, const rt_key *prefix)
+{
+    MDB_cursor *c;
+    if (rt_txn_status(t) || rt_txn_mdb(t, mdb_cursor_open(t->txn, db, &c), "cursor"))
+        return 0;
+    MDB_val k = {prefix->len, (void *) (uintptr_t) prefix->b}, v;
+    uint64_t id = 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && k.mv_size == prefix->len + 8 && memcmp(k.mv_data, prefix->b, prefix->len) == 0)
+        id = rt_be64_get((const unsigned char *) k.mv_data + prefix->len);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        rt_txn_mdb(t, rc, "cursor");
+    mdb_cursor_close(c);
+    return id;
+}
+
 void
 rt_index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to, const void *val,
               size_t vlen, int same_val)
@@ -399,7 +400,7 @@ rt_idem_find(rt_txn *t, const char *principal, const char *method, const char *k
         return -1;
     }
     const unsigned char *p = v.mv_data;
-    if (rt_be64_get(p) <= (uint64_t) wall_ms())
+    if (rt_be64_get(p) <= (uint64_t) civic_wall_ms())
         return MDB_NOTFOUND; // expired; the purge job has not reached it yet
     if (memcmp(p + 8, hash, 32) != 0)
         return rt_txn_violation(t, "metadata.idempotency-key",
@@ -419,7 +420,7 @@ rt_idem_put(rt_txn *t, const char *principal, const char *method, const char *ke
     rt_key k, x;
     if (idem_key(t, &k, principal, method, key) != 0)
         return;
-    uint64_t expiry = (uint64_t) wall_ms() + (uint64_t) t->store->opts.idempotency_ttl_s * 1000;
+    uint64_t expiry = (uint64_t) civic_wall_ms() + (uint64_t) t->store->opts.idempotency_ttl_s * 1000;
     MDB_val kv = {k.len, k.b}, v = {40 + len, NULL};
     if (t->code != 0 || rt_txn_mdb(t, mdb_put(t->txn, t->store->idem, &kv, &v, MDB_RESERVE), "idem"))
         return;
@@ -442,7 +443,7 @@ purge_idem(rt_txn *t, void *arg)
     (void) arg;
     MDB_cursor *c;
     MDB_val k, v;
-    uint64_t now = (uint64_t) wall_ms();
+    uint64_t now = (uint64_t) civic_wall_ms();
     int n = 0;
     if (rt_txn_mdb(t, mdb_cursor_open(t->txn, t->store->idem_exp, &c), "idem") != 0)
         return 0;
@@ -482,7 +483,7 @@ run_jobs(rt_store *st, int64_t now)
         periodic *j = &st->jobs[i];
         if (now < j->next_ms)
             continue;
-        rt_txn t = {.store = st, .arena = &st->job_arena, .principal = "system", .now_ms = wall_ms()};
+        rt_txn t = {.store = st, .arena = &st->job_arena, .principal = "system", .now_ms = civic_wall_ms()};
         int more = 0;
         if (mdb_txn_begin(st->env, NULL, 0, &t.txn) == 0) {
             more = j->fn(&t, j->arg);
@@ -527,7 +528,7 @@ run_batch(rt_store *st, rt_write *batch, int n)
         }
         return;
     }
-    int64_t now = mono_ms();
+    int64_t now = civic_now_ms();
     int ran = 0;
     for (rt_write *w = batch; w != NULL; w = w->next) {
         if (now >= w->deadline_ms) {
@@ -568,7 +569,7 @@ writer_main(void *arg)
     pthread_mutex_lock(&st->mu);
     for (;;) {
         while (st->head == NULL && !st->closing) {
-            int64_t next = next_job_ms(st), now = mono_ms();
+            int64_t next = next_job_ms(st), now = civic_now_ms();
             if (next <= now) {
                 pthread_mutex_unlock(&st->mu);
                 run_jobs(st, now);
@@ -602,7 +603,7 @@ writer_main(void *arg)
         st->queued -= n;
         pthread_mutex_unlock(&st->mu);
         run_batch(st, batch, n);
-        int64_t now = mono_ms();
+        int64_t now = civic_now_ms();
         if (next_job_ms(st) <= now)
             run_jobs(st, now);
         pthread_mutex_lock(&st->mu);
@@ -641,7 +642,7 @@ rt_store_add_periodic(rt_store *st, rt_periodic_fn fn, void *arg, int interval_m
     pthread_mutex_lock(&st->mu);
     if (st->n_jobs < MAX_PERIODIC)
         st->jobs[st->n_jobs++] =
-            (periodic){.fn = fn, .arg = arg, .interval_ms = interval_ms, .next_ms = mono_ms() + interval_ms};
+            (periodic){.fn = fn, .arg = arg, .interval_ms = interval_ms, .next_ms = civic_now_ms() + interval_ms};
     pthread_cond_signal(&st->cv);
     pthread_mutex_unlock(&st->mu);
 }
@@ -720,7 +721,7 @@ open_dbs(rt_store *st, char *err, size_t errlen)
     // Schema version: a new store takes this build's; an older one migrates
     // one step at a time, all in this transaction; a newer one is refused.
     rt_txn t = {.txn = txn, .store = st, .arena = &st->job_arena, .principal = "system",
-                .now_ms = wall_ms()};
+                .now_ms = civic_wall_ms()};
     static const char vkey[] = "schema_version";
     MDB_val v;
     unsigned have = st->opts.schema_version;
@@ -814,7 +815,7 @@ rt_store_open(rt_store **out, const char *dir, const rt_store_opts *opts, char *
     if ((code = open_dbs(st, err, errlen)) != 0)
         goto fail;
     st->jobs[st->n_jobs++] =
-        (periodic){.fn = purge_idem, .interval_ms = 60000, .next_ms = mono_ms() + 1000};
+        (periodic){.fn = purge_idem, .interval_ms = 60000, .next_ms = civic_now_ms() + 1000};
     if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
         snprintf(err, errlen, "cannot start the writer thread");
         code = CIVIC_INTERNAL;

@@ -113,6 +113,10 @@ void rt_record_put(rt_txn *t, MDB_dbi db, uint64_t id, const ProtobufCMessage *r
 void rt_index_move(rt_txn *t, MDB_dbi db, const rt_key *from, const rt_key *to, const void *val,
                    size_t vlen, int same_val);
 
+// rt_index_first returns the id (big-endian, the key's last 8 bytes) of the
+// first entry of db whose key is prefix followed by an id, or 0 for none.
+uint64_t rt_index_first(rt_txn *t, MDB_dbi db, const rt_key *prefix);
+
 // rt_seq_next returns the next value (from 1) of the named id sequence, kept
 // in the meta database. Write transactions only.
 uint64_t rt_seq_next(rt_txn *t, const char *name);

@@ -78,14 +78,6 @@ later(bulk *b, int64_t t)
     return t + 60000 + (int64_t) ((double) (room - 60000) * (0.05 + 0.30 * (double) rnd_below(b, 1000) / 1000.0));
 }
 
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static double
 mono_s(void)
 {
@@ -375,7 +367,7 @@ tasks_bulk_main(int argc, char **argv)
     b->rng = seed;
     b->areas = (int) areas;
     b->days = (int) days;
-    b->now_ms = wall_ms();
+    b->now_ms = civic_wall_ms();
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     rt_arena_init(&b->arena, 64u << 20);

@@ -15,51 +15,27 @@
 #include "tasks.h"
 
 typedef struct audit {
-    rt_txn *t;
+    rt_audit r;    // the transaction, and the first disagreement found
     const tasks_svc *s;
-    char *err;
-    size_t n;
-    int bad;
     size_t expect[TASKS_IX_COUNT];
     size_t history;
 } audit;
 
-static int bad(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-bad(audit *a, const char *fmt, ...)
-{
-    if (!a->bad && a->n > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(a->err, a->n, fmt, ap);
-        va_end(ap);
-    }
-    a->bad = 1;
-    return -1;
-}
-
-static int
-failed(const audit *a)
-{
-    return a->bad || rt_txn_status(a->t);
-}
-
 static void
 check_entries(audit *a, const tasks_problem *p)
 {
-    for (int ix = 0; ix < TASKS_IX_COUNT && !failed(a); ix++) {
+    for (int ix = 0; ix < TASKS_IX_COUNT && !rt_audit_failed(&a->r); ix++) {
         rt_key keys[TASKS_KEYS_MAX];
         size_t n = tasks_index_keys((tasks_index) ix, p, keys);
         a->expect[ix] += n;
         for (size_t i = 0; i < n; i++) {
             MDB_val k = {keys[i].len, keys[i].b}, v;
-            int rc = mdb_get(a->t->txn, a->s->ix[ix], &k, &v);
+            int rc = mdb_get(a->r.t->txn, a->s->ix[ix], &k, &v);
             if (rc == MDB_NOTFOUND)
-                bad(a, "problem %llu (%s) has no entry %zu in %s", (unsigned long long) p->id,
+                rt_audit_bad(&a->r, "problem %llu (%s) has no entry %zu in %s", (unsigned long long) p->id,
                     tasks_state_name(p->state), i, tasks_index_names[ix]);
             else if (rc != 0)
-                rt_txn_mdb(a->t, rc, "audit");
+                rt_txn_mdb(a->r.t, rc, "audit");
         }
     }
 }
@@ -70,15 +46,15 @@ check_fields(audit *a, const tasks_problem *p)
 {
     unsigned long long id = (unsigned long long) p->id;
     if (p->state <= TASKS_STATE(UNSPECIFIED) || p->state > TASKS_STATE(CANCELLED))
-        bad(a, "problem %llu has state %d", id, (int) p->state);
+        rt_audit_bad(&a->r, "problem %llu has state %d", id, (int) p->state);
     else if (tasks_state_running(p->state) && (p->unit_id == 0 || p->deadline == NULL))
-        bad(a, "problem %llu is %s without a unit or deadline", id, tasks_state_name(p->state));
+        rt_audit_bad(&a->r, "problem %llu is %s without a unit or deadline", id, tasks_state_name(p->state));
     else if (p->state == TASKS_STATE(DUPLICATE) && p->duplicate_of == 0)
-        bad(a, "problem %llu is DUPLICATE of nothing", id);
+        rt_audit_bad(&a->r, "problem %llu is DUPLICATE of nothing", id);
     else if (p->history_count == 0)
-        bad(a, "problem %llu has no history", id);
+        rt_audit_bad(&a->r, "problem %llu has no history", id);
     else if (tasks_state_open(p->state) == (p->close_time != NULL))
-        bad(a, "problem %llu is %s with%s a close time", id, tasks_state_name(p->state),
+        rt_audit_bad(&a->r, "problem %llu is %s with%s a close time", id, tasks_state_name(p->state),
             p->close_time ? "" : "out");
 }
 
@@ -89,41 +65,41 @@ check_history(audit *a, const tasks_problem *p)
 {
     int state = TASKS_STATE(UNSPECIFIED);
     a->history += p->history_count;
-    for (uint64_t seq = 1; seq <= p->history_count && !failed(a); seq++) {
+    for (uint64_t seq = 1; seq <= p->history_count && !rt_audit_failed(&a->r); seq++) {
         rt_key k;
         tasks_key_history(&k, p->id, seq);
         MDB_val kv = {k.len, k.b}, v;
-        int rc = mdb_get(a->t->txn, a->s->history, &kv, &v);
+        int rc = mdb_get(a->r.t->txn, a->s->history, &kv, &v);
         if (rc != 0) {
             if (rc == MDB_NOTFOUND)
-                bad(a, "problem %llu lacks history entry %llu", (unsigned long long) p->id,
+                rt_audit_bad(&a->r, "problem %llu lacks history entry %llu", (unsigned long long) p->id,
                     (unsigned long long) seq);
             else
-                rt_txn_mdb(a->t, rc, "audit");
+                rt_txn_mdb(a->r.t, rc, "audit");
             return;
         }
         tasks_entry *e = civic__tasks__v1__history_entry__unpack(NULL, v.mv_size, v.mv_data);
         if (e == NULL) {
-            bad(a, "history entry %llu of problem %llu does not decode", (unsigned long long) seq,
+            rt_audit_bad(&a->r, "history entry %llu of problem %llu does not decode", (unsigned long long) seq,
                 (unsigned long long) p->id);
             return;
         }
         if (e->problem_id != p->id || e->seq != seq)
-            bad(a, "history entry (%llu, %llu) says (%llu, %llu)", (unsigned long long) p->id,
+            rt_audit_bad(&a->r, "history entry (%llu, %llu) says (%llu, %llu)", (unsigned long long) p->id,
                 (unsigned long long) seq, (unsigned long long) e->problem_id,
                 (unsigned long long) e->seq);
         else if ((int) e->from_state != state)
-            bad(a, "history entry %llu of problem %llu starts from %s, not %s",
+            rt_audit_bad(&a->r, "history entry %llu of problem %llu starts from %s, not %s",
                 (unsigned long long) seq, (unsigned long long) p->id,
                 tasks_state_name(e->from_state), tasks_state_name(state));
         else if (e->actor == NULL || e->actor[0] == '\0' || e->time == NULL)
-            bad(a, "history entry %llu of problem %llu has no actor or time",
+            rt_audit_bad(&a->r, "history entry %llu of problem %llu has no actor or time",
                 (unsigned long long) seq, (unsigned long long) p->id);
         state = e->to_state;
         civic__tasks__v1__history_entry__free_unpacked(e, NULL);
     }
-    if (!failed(a) && state != (int) p->state)
-        bad(a, "problem %llu is %s but its history ends in %s", (unsigned long long) p->id,
+    if (!rt_audit_failed(&a->r) && state != (int) p->state)
+        rt_audit_bad(&a->r, "problem %llu is %s but its history ends in %s", (unsigned long long) p->id,
             tasks_state_name(p->state), tasks_state_name(state));
 }
 
@@ -131,29 +107,29 @@ static size_t
 entries(audit *a, MDB_dbi db)
 {
     MDB_stat st;
-    int rc = mdb_stat(a->t->txn, db, &st);
+    int rc = mdb_stat(a->r.t->txn, db, &st);
     if (rc != 0)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     return rc == 0 ? st.ms_entries : 0;
 }
 
 int
 tasks_check_indexes(rt_txn *t, const tasks_svc *s, char *err, size_t n)
 {
-    audit a = {.t = t, .s = s, .err = err, .n = n};
+    audit a = {.r = {.t = t, .err = err, .n = n}, .s = s};
     MDB_cursor *c;
     if (rt_txn_status(t) || rt_txn_mdb(t, mdb_cursor_open(t->txn, s->problems, &c), "audit"))
         return rt_txn_status(t);
     MDB_val k, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    for (; rc == 0 && !failed(&a); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (; rc == 0 && !rt_audit_failed(&a.r); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         tasks_problem *p = civic__tasks__v1__problem__unpack(NULL, v.mv_size, v.mv_data);
         if (p == NULL) {
-            bad(&a, "a problem record does not decode");
+            rt_audit_bad(&a.r, "a problem record does not decode");
             break;
         }
         if (k.mv_size != 8 || rt_be64_get(k.mv_data) != p->id)
-            bad(&a, "problem %llu is stored under another key", (unsigned long long) p->id);
+            rt_audit_bad(&a.r, "problem %llu is stored under another key", (unsigned long long) p->id);
         check_fields(&a, p);
         check_entries(&a, p);
         check_history(&a, p);
@@ -162,16 +138,16 @@ tasks_check_indexes(rt_txn *t, const tasks_svc *s, char *err, size_t n)
     if (rc != 0 && rc != MDB_NOTFOUND)
         rt_txn_mdb(t, rc, "audit");
     mdb_cursor_close(c);
-    for (int ix = 0; ix < TASKS_IX_COUNT && !failed(&a); ix++) {
+    for (int ix = 0; ix < TASKS_IX_COUNT && !rt_audit_failed(&a.r); ix++) {
         size_t have = entries(&a, s->ix[ix]);
         if (have != a.expect[ix])
-            bad(&a, "%s holds %zu entries; the problems give %zu", tasks_index_names[ix], have,
+            rt_audit_bad(&a.r, "%s holds %zu entries; the problems give %zu", tasks_index_names[ix], have,
                 a.expect[ix]);
     }
-    if (!failed(&a) && entries(&a, s->history) != a.history)
-        bad(&a, "history holds %zu entries; the problems count %zu", entries(&a, s->history),
+    if (!rt_audit_failed(&a.r) && entries(&a, s->history) != a.history)
+        rt_audit_bad(&a.r, "history holds %zu entries; the problems count %zu", entries(&a, s->history),
             a.history);
     if (rt_txn_status(t))
         return rt_txn_status(t);
-    return a.bad ? -1 : 0;
+    return a.r.bad ? -1 : 0;
 }

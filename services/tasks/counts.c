@@ -91,18 +91,10 @@ tasks_now(const rt_call *call)
     return now;
 }
 
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int32_t
 tasks_today(tasks_svc *s)
 {
-    int64_t now = s->test_clock ? atomic_load(&s->clock_max_ms) : wall_ms();
+    int64_t now = s->test_clock ? atomic_load(&s->clock_max_ms) : civic_wall_ms();
     return now > 0 ? rt_local_day(now, s->tz_offset_min) : 0;
 }
 

@@ -221,16 +221,5 @@ tasks_open_find(rt_txn *t, const tasks_svc *s, uint64_t point_id, int category)
     rt_key_init(&prefix);
     rt_key_u64(&prefix, point_id);
     rt_key_bytes(&prefix, &(unsigned char){(unsigned char) category}, 1);
-    MDB_cursor *c;
-    if (rt_txn_status(t) || rt_txn_mdb(t, mdb_cursor_open(t->txn, s->ix[TASKS_IX_OPEN], &c), "cursor"))
-        return 0;
-    MDB_val k = {prefix.len, prefix.b}, v;
-    uint64_t id = 0;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == 0 && k.mv_size == prefix.len + 8 && memcmp(k.mv_data, prefix.b, prefix.len) == 0)
-        id = rt_be64_get((const unsigned char *) k.mv_data + prefix.len);
-    else if (rc != 0)
-        rt_txn_mdb(t, rc, "cursor");
-    mdb_cursor_close(c);
-    return id;
+    return rt_index_first(t, s->ix[TASKS_IX_OPEN], &prefix);
 }

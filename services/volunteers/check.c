@@ -48,38 +48,14 @@ enum {
 };
 
 typedef struct audit {
-    rt_txn *t;
+    rt_audit r;    // the transaction, and the first disagreement found
     const vol_svc *s;
-    char *err;
-    size_t n;
-    int bad;
     elist l[L_N];
     su_fact *su;
     size_t n_su, cap_su;
     act_fact *act;
     size_t n_act, cap_act;
 } audit;
-
-static int bad(audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-bad(audit *a, const char *fmt, ...)
-{
-    if (!a->bad && a->n > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(a->err, a->n, fmt, ap);
-        va_end(ap);
-    }
-    a->bad = 1;
-    return -1;
-}
-
-static int
-failed(const audit *a)
-{
-    return a->bad || rt_txn_status(a->t);
-}
 
 static void *
 grow(audit *a, void *p, size_t *cap, size_t n, size_t size)
@@ -89,7 +65,7 @@ grow(audit *a, void *p, size_t *cap, size_t n, size_t size)
     size_t c = *cap ? 2 * *cap : 256;
     void *q = realloc(p, c * size);
     if (q == NULL) {
-        rt_txn_fail(a->t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
+        rt_txn_fail(a->r.t, CIVIC_RESOURCE_EXHAUSTED, "audit: out of memory");
         return p;
     }
     *cap = c;
@@ -101,7 +77,7 @@ push(audit *a, int which, const rt_key *k, const void *val, size_t vlen, int64_t
 {
     elist *l = &a->l[which];
     if (k->overflow || k->len > sizeof l->v->k || vlen > sizeof l->v->v) {
-        bad(a, "%s: a key of %zu bytes", l->name, k->len);
+        rt_audit_bad(&a->r, "%s: a key of %zu bytes", l->name, k->len);
         return;
     }
     l->v = grow(a, l->v, &l->cap, l->n, sizeof *l->v);
@@ -156,7 +132,7 @@ hex(char *out, size_t n, const void *p, size_t len)
 static void
 compare(audit *a, elist *l)
 {
-    if (failed(a))
+    if (rt_audit_failed(&a->r))
         return;
     if (l->n > 0)
         qsort(l->v, l->n, sizeof *l->v, ent_cmp);
@@ -164,7 +140,7 @@ compare(audit *a, elist *l)
     for (size_t i = 0; i < l->n; i++) {
         if (m > 0 && ent_cmp(&l->v[m - 1], &l->v[i]) == 0) {
             if (!l->counter) {
-                bad(a, "%s: two records give one key", l->name);
+                rt_audit_bad(&a->r, "%s: two records give one key", l->name);
                 return;
             }
             l->v[m - 1].count += l->v[i].count;
@@ -182,41 +158,41 @@ compare(audit *a, elist *l)
     MDB_cursor *c;
     MDB_val k, v;
     char kt[340];
-    if (rt_txn_mdb(a->t, mdb_cursor_open(a->t->txn, l->db, &c), "audit"))
+    if (rt_txn_mdb(a->r.t, mdb_cursor_open(a->r.t->txn, l->db, &c), "audit"))
         return;
     size_t i = 0;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    for (; !failed(a); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), i++) {
+    for (; !rt_audit_failed(&a->r); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), i++) {
         if (rc != 0 && i == m)
             break;
         if (rc != 0) {
             hex(kt, sizeof kt, l->v[i].k, l->v[i].klen);
-            bad(a, "%s: no entry %s; the records give one", l->name, kt);
+            rt_audit_bad(&a->r, "%s: no entry %s; the records give one", l->name, kt);
             break;
         }
         hex(kt, sizeof kt, k.mv_data, k.mv_size);
         if (i == m) {
-            bad(a, "%s: entry %s; the records give none", l->name, kt);
+            rt_audit_bad(&a->r, "%s: entry %s; the records give none", l->name, kt);
             break;
         }
         ent got = {.klen = (unsigned char) (k.mv_size < sizeof got.k ? k.mv_size : 0)};
         memcpy(got.k, k.mv_data, got.klen);
         int cmp = ent_cmp(&l->v[i], &got);
         if (cmp != 0) {
-            bad(a, "%s: entry %s is not the one the records give next", l->name, kt);
+            rt_audit_bad(&a->r, "%s: entry %s is not the one the records give next", l->name, kt);
             break;
         }
         if (l->counter) {
             int64_t have = v.mv_size == 8 ? (int64_t) rt_be64_get(v.mv_data) : INT64_MIN;
             if (have != l->v[i].count)
-                bad(a, "%s: counter %s is %lld; the records give %lld", l->name, kt,
+                rt_audit_bad(&a->r, "%s: counter %s is %lld; the records give %lld", l->name, kt,
                     (long long) have, (long long) l->v[i].count);
         } else if (v.mv_size != l->v[i].vlen || memcmp(v.mv_data, l->v[i].v, v.mv_size) != 0) {
-            bad(a, "%s: entry %s has the wrong value", l->name, kt);
+            rt_audit_bad(&a->r, "%s: entry %s has the wrong value", l->name, kt);
         }
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     mdb_cursor_close(c);
 }
 
@@ -229,13 +205,13 @@ walk(audit *a, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *n
 {
     MDB_cursor *c;
     MDB_val k, v;
-    if (failed(a) || rt_txn_mdb(a->t, mdb_cursor_open(a->t->txn, db, &c), "audit"))
+    if (rt_audit_failed(&a->r) || rt_txn_mdb(a->r.t, mdb_cursor_open(a->r.t->txn, db, &c), "audit"))
         return;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    for (; rc == 0 && !failed(a); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (; rc == 0 && !rt_audit_failed(&a->r); rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         void *rec = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
         if (k.mv_size != 8 || rec == NULL) {
-            bad(a, "%s: a %zu-byte key, or a record that does not decode", name, k.mv_size);
+            rt_audit_bad(&a->r, "%s: a %zu-byte key, or a record that does not decode", name, k.mv_size);
             if (rec)
                 protobuf_c_message_free_unpacked(rec, NULL);
             break;
@@ -244,7 +220,7 @@ walk(audit *a, MDB_dbi db, const ProtobufCMessageDescriptor *desc, const char *n
         protobuf_c_message_free_unpacked(rec, NULL);
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
-        rt_txn_mdb(a->t, rc, "audit");
+        rt_txn_mdb(a->r.t, rc, "audit");
     mdb_cursor_close(c);
 }
 
@@ -254,10 +230,10 @@ on_volunteer(audit *a, const void *rec, uint64_t id)
     const vol_volunteer *v = rec;
     rt_key k;
     if (v->id != id)
-        bad(a, "volunteers: record %llu stored under %llu", (unsigned long long) v->id,
+        rt_audit_bad(&a->r, "volunteers: record %llu stored under %llu", (unsigned long long) v->id,
             (unsigned long long) id);
     if (v->state == VOL_ANONYMISED && (v->name[0] || v->phone[0]))
-        bad(a, "volunteer %llu is ANONYMISED but keeps a name or phone", (unsigned long long) id);
+        rt_audit_bad(&a->r, "volunteer %llu is ANONYMISED but keeps a name or phone", (unsigned long long) id);
     if (v->phone[0]) {
         vol_key_phone(&k, v->phone, v->id);
         entry(a, L_PHONE, &k);
@@ -282,8 +258,8 @@ on_activity(audit *a, const void *rec, uint64_t id)
     const vol_activity *x = rec;
     rt_key k;
     if (x->id != id || x->start_time == NULL || x->end_time == NULL || x->capacity <= 0)
-        bad(a, "activity %llu: a wrong id, no times or no capacity", (unsigned long long) id);
-    if (failed(a))
+        rt_audit_bad(&a->r, "activity %llu: a wrong id, no times or no capacity", (unsigned long long) id);
+    if (rt_audit_failed(&a->r))
         return;
     vol_key_act_end(&k, x);
     entry(a, L_AEND, &k);
@@ -303,8 +279,8 @@ on_signup(audit *a, const void *rec, uint64_t id)
     const vol_signup *su = rec;
     rt_key k;
     if (su->id != id || su->state <= 0 || su->state >= SU_STATES || su->position != 0)
-        bad(a, "sign-up %llu: a wrong id, state or a stored position", (unsigned long long) id);
-    if (failed(a))
+        rt_audit_bad(&a->r, "sign-up %llu: a wrong id, state or a stored position", (unsigned long long) id);
+    if (rt_audit_failed(&a->r))
         return;
     vol_key_su_act_vol(&k, su);
     entry(a, L_SAV, &k);
@@ -337,15 +313,15 @@ on_hours(audit *a, const void *rec, uint64_t id)
     const vol_hours *h = rec;
     rt_key k;
     if (h->id != id || h->n_history == 0)
-        bad(a, "hours record %llu: a wrong id or no history", (unsigned long long) id);
+        rt_audit_bad(&a->r, "hours record %llu: a wrong id or no history", (unsigned long long) id);
     else if (h->history[h->n_history - 1]->state != h->state ||
              h->history[h->n_history - 1]->minutes != h->minutes)
-        bad(a, "hours record %llu: its last history step is not its state", (unsigned long long) id);
+        rt_audit_bad(&a->r, "hours record %llu: its last history step is not its state", (unsigned long long) id);
     else if ((h->state == HOURS_RECORDED && h->minutes != h->computed_minutes) ||
              (h->state == HOURS_DECLINED && h->minutes != 0))
-        bad(a, "hours record %llu: minutes %d do not fit its state", (unsigned long long) id,
+        rt_audit_bad(&a->r, "hours record %llu: minutes %d do not fit its state", (unsigned long long) id,
             h->minutes);
-    if (failed(a))
+    if (rt_audit_failed(&a->r))
         return;
     vol_key_hours_vol(&k, h);
     entry(a, L_HV, &k);
@@ -407,40 +383,40 @@ find_act(const audit *a, uint64_t id)
 static void
 check_rules(audit *a)
 {
-    if (failed(a) || a->n_su == 0)
+    if (rt_audit_failed(&a->r) || a->n_su == 0)
         return;
     qsort(a->su, a->n_su, sizeof *a->su, su_by_act_vol);
     int32_t taken = 0;
-    for (size_t i = 0; i < a->n_su && !failed(a); i++) {
+    for (size_t i = 0; i < a->n_su && !rt_audit_failed(&a->r); i++) {
         const su_fact *f = &a->su[i];
         const act_fact *act = find_act(a, f->activity_id);
         if (act == NULL || act->start != f->start || act->end != f->end) {
-            bad(a, "sign-up %llu: activity %llu is missing or has other times",
+            rt_audit_bad(&a->r, "sign-up %llu: activity %llu is missing or has other times",
                 (unsigned long long) f->id, (unsigned long long) f->activity_id);
             break;
         }
         if (i > 0 && f[-1].activity_id == f->activity_id && f[-1].volunteer_id == f->volunteer_id &&
             f[-1].state != SU_CANCELLED && f->state != SU_CANCELLED)
-            bad(a, "volunteer %llu has two live sign-ups to activity %llu",
+            rt_audit_bad(&a->r, "volunteer %llu has two live sign-ups to activity %llu",
                 (unsigned long long) f->volunteer_id, (unsigned long long) f->activity_id);
         if (i == 0 || f[-1].activity_id != f->activity_id)
             taken = 0;
         taken += vol_takes_seat(f->state);
         if (taken > act->capacity)
-            bad(a, "activity %llu: %d seats taken, capacity %d", (unsigned long long) act->id,
+            rt_audit_bad(&a->r, "activity %llu: %d seats taken, capacity %d", (unsigned long long) act->id,
                 taken, act->capacity);
     }
     qsort(a->su, a->n_su, sizeof *a->su, su_by_vol_start);
     int64_t reach = INT64_MIN; // the latest end of the volunteer's REGISTERED so far
     uint64_t reach_id = 0;
-    for (size_t i = 0; i < a->n_su && !failed(a); i++) {
+    for (size_t i = 0; i < a->n_su && !rt_audit_failed(&a->r); i++) {
         const su_fact *f = &a->su[i];
         if (i == 0 || f[-1].volunteer_id != f->volunteer_id)
             reach = INT64_MIN;
         if (f->state != SU_REGISTERED && f->state != SU_CHECKED_IN)
             continue;
         if (f->start < reach)
-            bad(a, "volunteer %llu: sign-ups %llu and %llu are both registered and overlap",
+            rt_audit_bad(&a->r, "volunteer %llu: sign-ups %llu and %llu are both registered and overlap",
                 (unsigned long long) f->volunteer_id, (unsigned long long) reach_id,
                 (unsigned long long) f->id);
         if (f->end > reach) {
@@ -456,11 +432,11 @@ static void
 week_areas(audit *a)
 {
     elist *l = &a->l[L_WEEK];
-    if (failed(a) || l->n == 0)
+    if (rt_audit_failed(&a->r) || l->n == 0)
         return;
     qsort(l->v, l->n, sizeof *l->v, ent_cmp);
     size_t n = l->n;
-    for (size_t i = 0; i < n && !failed(a);) {
+    for (size_t i = 0; i < n && !rt_audit_failed(&a->r);) {
         size_t j = i;
         int64_t sum = 0;
         while (j < n && ent_cmp(&l->v[i], &l->v[j]) == 0)
@@ -478,7 +454,7 @@ week_areas(audit *a)
 int
 vol_check_indexes(rt_txn *t, const vol_svc *s, char *err, size_t n)
 {
-    audit a = {.t = t, .s = s, .err = err, .n = n};
+    audit a = {.r = {.t = t, .err = err, .n = n}, .s = s};
     const struct {
         const char *name;
         MDB_dbi db;
@@ -518,5 +494,5 @@ vol_check_indexes(rt_txn *t, const vol_svc *s, char *err, size_t n)
             snprintf(err, n, "%s", t->message);
         return rt_txn_status(t);
     }
-    return a.bad ? -1 : 0;
+    return a.r.bad ? -1 : 0;
 }

@@ -365,20 +365,9 @@ uint64_t
 vol_phone_owner(rt_txn *t, const vol_svc *s, const char *phone)
 {
     rt_key prefix;
-    MDB_cursor *c;
-    uint64_t id = 0;
     rt_key_init(&prefix);
     rt_key_str(&prefix, phone);
-    if (rt_txn_status(t) || rt_txn_mdb(t, mdb_cursor_open(t->txn, s->vol_by_phone, &c), "cursor"))
-        return 0;
-    MDB_val k = {prefix.len, prefix.b}, v;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    if (rc == 0 && k.mv_size == prefix.len + 8 && memcmp(k.mv_data, prefix.b, prefix.len) == 0)
-        id = rt_be64_get((const unsigned char *) k.mv_data + prefix.len);
-    else if (rc != 0)
-        rt_txn_mdb(t, rc, "cursor");
-    mdb_cursor_close(c);
-    return id;
+    return rt_index_first(t, s->vol_by_phone, &prefix);
 }
 
 // --- activities ---
