@@ -11,6 +11,7 @@
 
 #include "points.h"
 #include "rt_check.h"
+#include "rt_demo.h"
 #include "rt_log.h"
 
 typedef struct demo {
@@ -42,26 +43,17 @@ static const area_spec areas[] = {
 static unsigned
 next_rand(demo *d)
 {
-    d->rnd = d->rnd * 1103515245u + 12345u;
-    return (d->rnd >> 16) & 0x7fff;
+    return rt_demo_rand(&d->rnd);
 }
 
 static ProtobufCMessage *
 call(demo *d, const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
      const char *key)
 {
-    ProtobufCMessage *resp = NULL;
-    civic_status st;
     civic_call_opts o = {.timeout_ms = 10000, .idempotency_key = key};
     char m[128];
     snprintf(m, sizeof m, "/civic.points.v1.PointsService/%s", method);
-    if (civic_call(d->ch, m, req, out, &resp, &o, &st) != 0) {
-        rt_log(RT_LOG_WARN, "demo.call_failed", "method=%s code=%s message=\"%s\"", method,
-               civic_code_name(st.code), st.message);
-        d->failed++;
-        return NULL;
-    }
-    return resp;
+    return rt_demo_call(d->ch, m, req, out, &o, &d->failed);
 }
 
 static uint64_t

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rt_demo.h"
 #include "rt_log.h"
 #include "tasks.h"
 
@@ -79,8 +80,7 @@ static const demo_end plan[20] = {
 static unsigned
 next_rand(demo *d)
 {
-    d->rnd = d->rnd * 1103515245u + 12345u;
-    return (d->rnd >> 16) & 0x7fff;
+    return rt_demo_rand(&d->rnd);
 }
 
 // as finds (or opens) the channel for an identity and the metadata that
@@ -113,20 +113,12 @@ call(demo *d, const char *principal, const char *role, const char *method,
 {
     const char *md[4];
     civic_channel *ch = as(d, principal, role, md);
-    ProtobufCMessage *resp = NULL;
-    civic_status st;
     char m[128], key[96];
     snprintf(m, sizeof m, T "%s", method);
     snprintf(key, sizeof key, "demo-%s-%u", method, next_rand(d) << 15 | next_rand(d));
     civic_call_opts o = {.timeout_ms = 10000, .idempotency_key = key, .metadata = md,
                          .n_metadata = d->key ? 0 : 2};
-    if (ch == NULL || civic_call(ch, m, req, out, &resp, &o, &st) != 0) {
-        rt_log(RT_LOG_WARN, "demo.call_failed", "method=%s code=%s message=\"%s\"", method,
-               ch ? civic_code_name(st.code) : "UNAVAILABLE", ch ? st.message : "no channel");
-        d->failed++;
-        return NULL;
-    }
-    return resp;
+    return rt_demo_call(ch, m, req, out, &o, &d->failed);
 }
 
 // move makes one call and frees the reply; returns 0 if it was OK.
