@@ -204,15 +204,22 @@ new_key(char *out, size_t n)
         o += (size_t) snprintf(out + o, n - o, "%02x", b[i]);
 }
 
+// print_json prints j indented, keys in order, and releases it.
+static void
+print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
 static void
 print_reply(const ProtobufCMessage *resp, civic_table *acc, int accumulate)
 {
     if (g.out == OUT_JSON) {
-        json_t *j = civic_msg_to_json(resp);
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
-        json_decref(j);
+        print_json(civic_msg_to_json(resp));
         return;
     }
     civic_table t;
@@ -819,11 +826,7 @@ cmd_call(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    json_t *j = civic_msg_to_json(resp);
-    char *o = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("%s\n", o);
-    free(o);
-    json_decref(j);
+    print_json(civic_msg_to_json(resp));
     protobuf_c_message_free_unpacked(resp, NULL);
 out:
     if (req)
@@ -865,12 +868,10 @@ describe_message(const Google__Protobuf__FileDescriptorSet *set, const char *nam
                 json_array_append_new(vals, e);
             }
             json_object_set_new(o, "values", vals);
-            if (g.out != OUT_TABLE) {
-                char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("%s\n", s);
-                free(s);
-            }
-            json_decref(o);
+            if (g.out != OUT_TABLE)
+                print_json(o);
+            else
+                json_decref(o);
             return 0;
         }
         // Messages, nested ones too: a small stack of (prefix, descriptor).
@@ -920,12 +921,10 @@ describe_message(const Google__Protobuf__FileDescriptorSet *set, const char *nam
                 json_array_append_new(fields, e);
             }
             json_object_set_new(o, "fields", fields);
-            if (g.out != OUT_TABLE) {
-                char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                printf("%s\n", s);
-                free(s);
-            }
-            json_decref(o);
+            if (g.out != OUT_TABLE)
+                print_json(o);
+            else
+                json_decref(o);
             return 0;
         }
     }
@@ -1007,12 +1006,10 @@ cmd_describe(int argc, char **argv)
     int is_msg = 0;
     if (want && !found && describe_message(set, want[0] == '.' ? want + 1 : want) == 0)
         found = is_msg = 1;
-    if (g.out != OUT_TABLE && !is_msg) {
-        char *s = json_dumps(jout, JSON_INDENT(2));
-        printf("%s\n", s);
-        free(s);
-    }
-    json_decref(jout);
+    if (g.out != OUT_TABLE && !is_msg)
+        print_json(jout);
+    else
+        json_decref(jout);
     google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
     protobuf_c_message_free_unpacked(resp, NULL);
     protobuf_c_message_free_unpacked(lresp, NULL);

@@ -258,9 +258,7 @@ points_demo_load(const char *url, const civic_key *key, int tz_offset_min)
         civic_channel_close(d.ch);
         return 0;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int64_t now_ms = civic_wall_ms();
     int32_t today = rt_local_day(now_ms, tz_offset_min);
     size_t total_points = 0, total_patrols = 0;
     for (size_t ai = 0; ai < sizeof areas / sizeof areas[0]; ai++) {

@@ -174,9 +174,7 @@ volunteers_demo_load(const char *url, const civic_key *key)
         civic_channel_close(d.ch);
         return 0;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t now_ms = (int64_t) now.tv_sec * 1000;
+    int64_t now_ms = civic_wall_ms();
     // Whole hours, UTC+8: the activities start on the hour, local time.
     int64_t tomorrow9 = (now_ms + 8 * HOUR_MS) / DAY_MS * DAY_MS + DAY_MS + 9 * HOUR_MS - 8 * HOUR_MS;
     int64_t hour = now_ms / HOUR_MS * HOUR_MS;
