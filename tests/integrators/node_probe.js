@@ -1,11 +1,11 @@
 'use strict';
 // One call with clients/node's library, for example_client.sh:
-//   node node_probe.js URL TOKEN KIND TIMEOUT_MS  →  prints "CODE_NAME ATTEMPTS ELAPSED_MS"
+//   node node_probe.js URL TOKEN KIND TIMEOUT_MS [MAX_ATTEMPTS]  →  prints "CODE_NAME ATTEMPTS ELAPSED_MS"
 // KIND as in py_probe.py.
 const path = require('node:path');
 const { Channel, CivicError } = require(path.join(__dirname, '..', '..', 'clients', 'node', 'lib'));
 
-const [url, token, kind, timeoutMs] = process.argv.slice(2);
+const [url, token, kind, timeoutMs, maxAttempts = '5'] = process.argv.slice(2);
 const calls = {
   dashboard: ['/civic.gateway.v1.GatewayService/GetDashboard', 'civic.gateway.v1.GetDashboardRequest', {},
     'civic.gateway.v1.GetDashboardResponse', true],
@@ -17,7 +17,7 @@ const calls = {
     { activityId: 2, volunteerId: 1 }, 'civic.gateway.v1.SignUpResponse', false],
 };
 const [method, reqT, req, respT, read] = calls[kind];
-const ch = new Channel(url, { token: token || null });
+const ch = new Channel(url, { token: token || null, maxAttempts: Number(maxAttempts) });
 const start = Date.now();
 ch.call(method, reqT, req, respT, { timeoutMs: Number(timeoutMs), read })
   .then(() => console.log('OK', ch.lastAttempts, Date.now() - start))

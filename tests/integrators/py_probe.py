@@ -1,5 +1,5 @@
 """One call with clients/python's library, for example_client.sh:
-   py_probe.py URL TOKEN KIND TIMEOUT_MS  →  prints "CODE_NAME ATTEMPTS ELAPSED_MS"
+   py_probe.py URL TOKEN KIND TIMEOUT_MS [MAX_ATTEMPTS]  →  prints "CODE_NAME ATTEMPTS ELAPSED_MS"
 KIND: dashboard (GetDashboard, a read), problems (ListProblems: a read
 forwarded to tasks), activities (ListActivities: a public read forwarded to
 volunteers), signup-nokey (SignUp, a write without an idempotency key)."""
@@ -16,6 +16,7 @@ from civic.tasks.v1 import tasks_pb2 as tasks  # noqa: E402
 from civic.volunteers.v1 import volunteers_pb2 as vol  # noqa: E402
 
 url, token, kind, timeout_ms = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4])
+max_attempts = int(sys.argv[5]) if len(sys.argv) > 5 else 5
 calls = {
     "dashboard": ("/civic.gateway.v1.GatewayService/GetDashboard", gw.GetDashboardRequest(),
                   gw.GetDashboardResponse, True),
@@ -28,7 +29,7 @@ calls = {
 }
 method, req, resp, read = calls[kind]
 # A short wait for the connection: a gateway that is down is found out by the call.
-ch = Channel(url, token=token, wait_connect_ms=300)
+ch = Channel(url, token=token, wait_connect_ms=300, max_attempts=max_attempts)
 start = time.monotonic()
 try:
     ch.call(method, req, resp, timeout_ms=timeout_ms, read=read)
