@@ -67,6 +67,7 @@ struct civic_channel {
     slot *free;
     slot *all;
     int closing;
+    int in_cb; // slot callbacks running now (close waits for none)
     atomic_int connected;
     nng_pipe pipes[2 * LANES_MAX]; // current connections, for civic_channel_reset
     int n_pipes;
@@ -367,8 +368,13 @@ civic_channel_close(civic_channel *ch)
 {
     if (ch == NULL)
         return;
+    // No callback may be re-arming an operation while the sockets close: nng
+    // 1.5.2 panics on a receive armed on a context its close is freeing. A
+    // callback that starts from here on sees closing and arms nothing.
     pthread_mutex_lock(&ch->mu);
     ch->closing = 1;
+    while (ch->in_cb > 0)
+        pthread_cond_wait(&ch->cv, &ch->mu);
     pthread_mutex_unlock(&ch->mu);
     // Closing the sockets ends every operation with NNG_ECLOSED; stopping
     // each aio then waits for its callback, outside of any callback. A close
@@ -583,10 +589,29 @@ decode_status(civic_status *st, const Civic__Rpc__V1__Status *ps)
     }
 }
 
+static void slot_step(slot *s, int closing);
+
+// slot_cb counts itself as running for civic_channel_close (a done function
+// must therefore never close its own channel).
 static void
 slot_cb(void *arg)
 {
     slot *s = arg;
+    civic_channel *ch = s->ch;
+    pthread_mutex_lock(&ch->mu);
+    ch->in_cb++;
+    int closing = ch->closing;
+    pthread_mutex_unlock(&ch->mu);
+    slot_step(s, closing);
+    pthread_mutex_lock(&ch->mu);
+    if (--ch->in_cb == 0 && ch->closing)
+        pthread_cond_broadcast(&ch->cv);
+    pthread_mutex_unlock(&ch->mu);
+}
+
+static void
+slot_step(slot *s, int closing)
+{
     int rv = nng_aio_result(s->aio);
     switch (s->state) {
     case S_SEND:
@@ -595,6 +620,11 @@ slot_cb(void *arg)
             nng_aio_set_msg(s->aio, NULL);
             civic_status_set(&s->last, civic_status_from_nng(rv), "send: %s", nng_strerror(rv));
             retry_or_finish(s);
+            return;
+        }
+        if (closing) {
+            civic_status_set(&s->last, CIVIC_CANCELLED, "the channel is closing");
+            finish(s, NULL);
             return;
         }
         s->state = S_RECV;
@@ -644,7 +674,7 @@ slot_cb(void *arg)
         return;
     }
     case S_SLEEP:
-        if (rv != 0 || s->ch->closing) {
+        if (rv != 0 || closing) {
             finish(s, NULL);
             return;
         }

@@ -71,7 +71,8 @@ int civic_channel_open(civic_channel **out, const char *url, const civic_channel
                        civic_status *st);
 
 // civic_channel_close ends every call still in flight (their callbacks run
-// with CANCELLED) and frees the channel. NULL does nothing.
+// with CANCELLED) and frees the channel. NULL does nothing. Never from a
+// call's done function on the same channel: it waits for those to return.
 void civic_channel_close(civic_channel *ch);
 
 // civic_channel_connected returns how many connections the channel has now.
