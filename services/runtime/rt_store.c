@@ -449,8 +449,14 @@ purge_idem(rt_txn *t, void *arg)
         return 0;
     while (n < 256 && mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && k.mv_size > 8 &&
            rt_be64_get(k.mv_data) <= now) {
-        MDB_val ik = {k.mv_size - 8, (char *) k.mv_data + 8};
-        int rc = mdb_del(t->txn, t->store->idem, &ik, NULL);
+        // The record goes only if this entry is its expiry: a key used
+        // again after its record expired has a new record, and a later entry.
+        MDB_val ik = {k.mv_size - 8, (char *) k.mv_data + 8}, iv;
+        int rc = mdb_get(t->txn, t->store->idem, &ik, &iv);
+        if (rc == 0 && iv.mv_size >= 8 && memcmp(iv.mv_data, k.mv_data, 8) == 0)
+            rc = mdb_del(t->txn, t->store->idem, &ik, NULL);
+        else if (rc == 0)
+            rc = MDB_NOTFOUND;
         if (rc == 0 || rc == MDB_NOTFOUND)
             rc = mdb_cursor_del(c, 0);
         if (rt_txn_mdb(t, rc, "idem purge") != 0)
@@ -531,21 +537,29 @@ run_batch(rt_store *st, rt_write *batch, int n)
     int64_t now = civic_now_ms();
     int ran = 0;
     for (rt_write *w = batch; w != NULL; w = w->next) {
+        w->code = 0;
+        w->why = NULL;
         if (now >= w->deadline_ms) {
-            w->run = NULL; // marks it skipped for done below
+            w->code = CIVIC_DEADLINE_EXCEEDED;
+            w->why = "deadline exceeded before the write ran";
             continue;
         }
         rt_txn t = {.store = st, .arena = w->arena, .principal = w->principal, .now_ms = w->now_ms};
         rc = mdb_txn_begin(st->env, txn, 0, &t.txn);
-        if (rc != 0) {
-            w->run = NULL;
-            continue;
+        if (rc == 0) {
+            if (w->run(&t, w))
+                rc = mdb_txn_commit(t.txn); // on failure LMDB aborts it
+            else
+                mdb_txn_abort(t.txn);
+            ran++;
         }
-        if (w->run(&t, w))
-            rc = mdb_txn_commit(t.txn);
-        else
-            mdb_txn_abort(t.txn);
-        ran++;
+        // The write's own transaction failed: its changes are gone while the
+        // batch goes on, so it must not be answered with the batch's OK.
+        if (rc != 0) {
+            rt_log(RT_LOG_ERROR, "store.write_failed", "error=\"%s\"", mdb_strerror(rc));
+            w->code = rc == MDB_MAP_FULL || rc == ENOMEM ? CIVIC_RESOURCE_EXHAUSTED : CIVIC_INTERNAL;
+            w->why = rc == MDB_MAP_FULL ? map_full_message() : mdb_strerror(rc);
+        }
     }
     rc = mdb_txn_commit(txn);
     const char *why = rc == MDB_MAP_FULL ? map_full_message() : rc ? mdb_strerror(rc) : NULL;
@@ -555,8 +569,8 @@ run_batch(rt_store *st, rt_write *batch, int n)
     stats_batch(st, ran);
     for (rt_write *w = batch, *next; w != NULL; w = next) {
         next = w->next;
-        if (w->run == NULL)
-            w->done(w, CIVIC_DEADLINE_EXCEEDED, "deadline exceeded before the write ran");
+        if (w->code != 0)
+            w->done(w, w->code, w->why);
         else
             w->done(w, code, why);
     }

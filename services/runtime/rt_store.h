@@ -206,6 +206,10 @@ struct rt_write {
     rt_arena *arena;
     const char *principal;
     int64_t now_ms;
+    // Set by the writer: the write's own failure (its transaction would not
+    // begin or commit), answered instead of the batch's result.
+    int code;
+    const char *why;
 };
 
 // rt_store_submit queues a write. Returns 0, RESOURCE_EXHAUSTED when the

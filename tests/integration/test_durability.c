@@ -251,13 +251,17 @@ test_kill9_loses_nothing_acknowledged(void **state)
     th_server_cleanup(&s);
 }
 
+// create_node creates an area node (a town when parent is not 0) under
+// an idempotency key (NULL for none); returns its id, or 0 with *code set.
 static uint64_t
-create_with_key(civic_channel *ch, const char *name, const char *key, int *code)
+create_node(civic_channel *ch, const char *name, uint64_t parent, const char *key, int *code)
 {
     Civic__Points__V1__CreateAreaRequest req = CIVIC__POINTS__V1__CREATE_AREA_REQUEST__INIT;
     Civic__Points__V1__Area a = CIVIC__POINTS__V1__AREA__INIT;
     a.name = (char *) (uintptr_t) name;
-    a.level = CIVIC__POINTS__V1__AREA_LEVEL__AREA_LEVEL_AREA;
+    a.level = parent ? CIVIC__POINTS__V1__AREA_LEVEL__AREA_LEVEL_TOWN
+                     : CIVIC__POINTS__V1__AREA_LEVEL__AREA_LEVEL_AREA;
+    a.parent_id = parent;
     req.area = &a;
     ProtobufCMessage *resp = NULL;
     civic_status st;
@@ -270,6 +274,12 @@ create_with_key(civic_channel *ch, const char *name, const char *key, int *code)
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     return id;
+}
+
+static uint64_t
+create_with_key(civic_channel *ch, const char *name, const char *key, int *code)
+{
+    return create_node(ch, name, 0, key, code);
 }
 
 static void
@@ -286,18 +296,29 @@ test_idempotent_retries_across_a_crash(void **state)
     // The same key with a different request is refused.
     create_with_key(ch, "洪泽区", "key-1", &code);
     assert_int_equal(code, CIVIC_INVALID_ARGUMENT);
-    // An error is remembered too: a second level-AREA node with a parent is
-    // INVALID_ARGUMENT, and so is its retry, with nothing stored.
+    // An error is remembered too: a town under area id+1, which does not
+    // exist yet, is NOT_FOUND; once that area exists, a retry under the same
+    // key still answers NOT_FOUND (the stored reply), while the same request
+    // under a new key succeeds.
+    create_node(ch, "王营镇", id + 1, "key-2", &code);
+    assert_int_equal(code, CIVIC_NOT_FOUND);
+    assert_int_equal(create_with_key(ch, "洪泽区", NULL, &code), id + 1);
+    create_node(ch, "王营镇", id + 1, "key-2", &code);
+    assert_int_equal(code, CIVIC_NOT_FOUND);
     civic_channel_close(ch);
     th_server_kill(&s);
     th_server_restart(&s);
     ch = th_channel(&s);
     assert_int_equal(create_with_key(ch, "淮阴区", "key-1", &code), id);
     assert_int_equal(code, 0);
+    create_node(ch, "王营镇", id + 1, "key-2", &code);
+    assert_int_equal(code, CIVIC_NOT_FOUND);
+    assert_int_not_equal(create_node(ch, "王营镇", id + 1, "key-3", &code), 0);
+    assert_int_equal(code, 0);
     civic_channel_close(ch);
     names ns;
     list_names(s.url, &ns);
-    assert_int_equal(ns.n, 1);
+    assert_int_equal(ns.n, 3); // 淮阴区, 洪泽区 and the one 王营镇
     names_free(&ns);
     assert_int_equal(th_server_term(&s), 0);
     th_server_cleanup(&s);

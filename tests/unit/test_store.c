@@ -64,7 +64,8 @@ typedef struct job {
     int (*fn)(rt_txn *t, void *arg);
     void *arg;
     int rc, done;
-    int code; // the handler's status
+    int code;          // the handler's status
+    char message[256]; // and its message
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } job;
@@ -75,6 +76,7 @@ job_run(rt_txn *t, rt_write *w)
     job *j = (job *) (void *) w;
     j->fn(t, j->arg);
     j->code = t->code;
+    snprintf(j->message, sizeof j->message, "%s", t->message);
     return t->code == 0;
 }
 
@@ -219,17 +221,51 @@ test_seq_and_counters(void **state)
     rt_arena_fini(&a);
 }
 
+// A gate holds the writer inside a write until it is opened, so that the
+// writes queued meanwhile are surely one batch.
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered, open;
+} gate;
+
+static int
+wait_at_gate(rt_txn *t, void *arg)
+{
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return put_thing(t, "gate");
+}
+
 static void
 test_batch_with_a_failing_write(void **state)
 {
     fixture *f = *state;
-    // Hold the writer busy with nothing queued, then queue 20 writes at once
-    // so they share batches; every third one fails.
+    // Hold the writer in a first write, queue 20 writes behind it, then let
+    // it go: the 20 are one batch, and every third one fails.
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    job first;
+    job_init(&first, wait_at_gate, &g, 0);
+    assert_int_equal(rt_store_submit(f->st, &first.w), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
     job jobs[20];
     for (int i = 0; i < 20; i++) {
         job_init(&jobs[i], i % 3 == 1 ? fail_after_put : put_thing, "v", 0);
         assert_int_equal(rt_store_submit(f->st, &jobs[i].w), 0);
     }
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    job_wait(&first);
     int failed = 0;
     for (int i = 0; i < 20; i++) {
         job_wait(&jobs[i]);
@@ -237,10 +273,11 @@ test_batch_with_a_failing_write(void **state)
         failed += jobs[i].code != 0;
     }
     assert_int_equal(failed, 7);
-    assert_int_equal(count_things(f->st), 13);
+    assert_int_equal(count_things(f->st), 14); // the gate's write and 13
     rt_store_stats s;
     rt_store_stats_get(f->st, &s);
-    assert_int_equal(s.writes, 20);
+    assert_int_equal(s.writes, 21);
+    assert_int_equal(s.batches, 2); // the gate alone, then the 20 together
 }
 
 static void
@@ -311,6 +348,74 @@ test_idempotency_records(void **state)
     rt_arena_fini(&a);
 }
 
+// put_record stores an idempotency record for key arg ("p", "/m").
+static int
+put_record(rt_txn *t, void *arg)
+{
+    unsigned char h[32] = {7};
+    rt_idem_put(t, "p", "/m", arg, h, "reply", 5);
+    return t->code;
+}
+
+// record_count counts the idempotency records stored, expired or not.
+static size_t
+record_count(rt_store *st)
+{
+    MDB_txn *txn;
+    MDB_dbi db;
+    MDB_stat s;
+    assert_int_equal(mdb_txn_begin(rt_store_env(st), NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "idem", 0, &db), 0);
+    assert_int_equal(mdb_stat(txn, db, &s), 0);
+    mdb_txn_abort(txn);
+    return s.ms_entries;
+}
+
+static void
+test_idempotency_expiry(void **state)
+{
+    fixture *f = *state;
+    // Records that live 2 s: "old" expires unused; "again" expires and is
+    // used once more (after a restart with a 60 s life), which makes a new
+    // record that outlives the old one's entry in the expiry index. The
+    // purge, 1 s after the store opens, must delete "old" and keep "again".
+    rt_store_close(f->st);
+    rt_store_opts o = {.dbs = dbs, .schema_version = 1, .map_size = 64u << 20,
+                       .unsafe_no_sync = 1, .idempotency_ttl_s = 2};
+    char err[256];
+    assert_int_equal(rt_store_open(&f->st, f->dir, &o, err, sizeof err), 0);
+    assert_int_equal(write_sync(f->st, put_record, "old", NULL), 0);
+    assert_int_equal(write_sync(f->st, put_record, "again", NULL), 0);
+    assert_int_equal(record_count(f->st), 2);
+    struct timespec d = {2, 200 * 1000000L}; // past both expiries
+    nanosleep(&d, NULL);
+
+    rt_arena a;
+    rt_arena_init(&a, 1 << 20);
+    rt_txn t = {.store = f->st, .arena = &a};
+    unsigned char h[32] = {7};
+    void *body;
+    size_t len;
+    assert_int_equal(mdb_txn_begin(rt_store_env(f->st), NULL, MDB_RDONLY, &t.txn), 0);
+    assert_int_equal(rt_idem_find(&t, "p", "/m", "again", h, &body, &len), MDB_NOTFOUND);
+    mdb_txn_abort(t.txn);
+    rt_store_close(f->st);
+    o.idempotency_ttl_s = 60;
+    assert_int_equal(rt_store_open(&f->st, f->dir, &o, err, sizeof err), 0);
+    assert_int_equal(write_sync(f->st, put_record, "again", NULL), 0);
+    for (int i = 0; i < 200 && record_count(f->st) > 1; i++) {
+        struct timespec p = {0, 50 * 1000000L};
+        nanosleep(&p, NULL);
+    }
+    assert_int_equal(record_count(f->st), 1);
+    t.store = f->st;
+    assert_int_equal(mdb_txn_begin(rt_store_env(f->st), NULL, MDB_RDONLY, &t.txn), 0);
+    assert_int_equal(rt_idem_find(&t, "p", "/m", "again", h, &body, &len), 0);
+    assert_memory_equal(body, "reply", 5);
+    mdb_txn_abort(t.txn);
+    rt_arena_fini(&a);
+}
+
 static unsigned migrated[8];
 static int n_migrated;
 
@@ -370,6 +475,11 @@ test_map_full(void **state)
     }
     assert_int_equal(code, CIVIC_RESOURCE_EXHAUSTED);
     assert_true(n > 0);
+    job j; // the answer tells the operator what to do
+    job_init(&j, put_big, NULL, 0);
+    assert_int_equal(rt_store_submit(f->st, &j.w), 0);
+    job_wait(&j);
+    assert_non_null(strstr(j.message, "--map-size"));
     // Reads go on.
     assert_int_equal(count_things(f->st), (size_t) n);
     // A restart with a larger map accepts writes again, with nothing lost.
@@ -405,6 +515,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deadline_skips_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_in_commit_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
