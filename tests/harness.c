@@ -97,6 +97,19 @@ port_accepts(const char *url)
     return ok;
 }
 
+// wait_port waits up to ms for url's port to take a TCP connection.
+static int
+wait_port(const char *url, int ms)
+{
+    for (int64_t until = civic_now_ms() + ms; civic_now_ms() < until;) {
+        if (port_accepts(url))
+            return 0;
+        struct timespec d = {0, 20 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    return -1;
+}
+
 int
 th_wait_serving(const char *url, int ms)
 {
@@ -112,7 +125,8 @@ th_wait_serving(const char *url, int ms)
         if (port_accepts(url) && civic_channel_open(&ch, url, &o, &st) == 0) {
             Civic__Rpc__V1__CheckRequest req = CIVIC__RPC__V1__CHECK_REQUEST__INIT;
             ProtobufCMessage *resp = NULL;
-            civic_call_opts co = {.timeout_ms = 1000, .read = 1};
+            // Long enough for a server whose test hook stalls every call.
+            civic_call_opts co = {.timeout_ms = 5000, .read = 1};
             int rc = civic_call(ch, "/civic.rpc.v1.HealthService/Check", &req.base,
                                 &civic__rpc__v1__check_response__descriptor, &resp, &co, &st);
             civic_channel_close(ch);
@@ -148,7 +162,7 @@ print_log_tail(const th_server *s)
 }
 
 static int
-spawn(th_server *s)
+spawn(th_server *s, int wait_serving)
 {
     char listen[80];
     snprintf(listen, sizeof listen, "--listen=%s", s->url);
@@ -180,7 +194,7 @@ spawn(th_server *s)
     }
     s->pid = pid;
     track(pid, 0);
-    if (th_wait_serving(s->url, 15000) == 0)
+    if (wait_serving ? th_wait_serving(s->url, 15000) == 0 : wait_port(s->url, 15000) == 0)
         return 0;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -190,8 +204,8 @@ spawn(th_server *s)
     return -1;
 }
 
-void
-th_server_start(th_server *s, const char *bin, const char *const *args)
+static void
+server_start(th_server *s, const char *bin, const char *const *args, int wait_serving)
 {
     memset(s, 0, sizeof *s);
     s->bin = bin;
@@ -203,7 +217,7 @@ th_server_start(th_server *s, const char *bin, const char *const *args)
     for (int attempt = 0; attempt < 5; attempt++) {
         s->port = th_free_port();
         snprintf(s->url, sizeof s->url, "tcp://127.0.0.1:%d", s->port);
-        if (spawn(s) == 0)
+        if (spawn(s, wait_serving) == 0)
             return;
         if (s->pid > 0)
             th_server_kill(s);
@@ -212,11 +226,42 @@ th_server_start(th_server *s, const char *bin, const char *const *args)
     fail_msg("%s did not start serving", bin);
 }
 
+int
+th_log_wait(const th_server *s, const char *text, int ms)
+{
+    for (int64_t until = civic_now_ms() + ms; civic_now_ms() < until;) {
+        FILE *f = fopen(s->log, "r");
+        char line[2048];
+        int found = 0;
+        while (f != NULL && !found && fgets(line, sizeof line, f))
+            found = strstr(line, text) != NULL;
+        if (f != NULL)
+            fclose(f);
+        if (found)
+            return 0;
+        struct timespec d = {0, 20 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    return -1;
+}
+
+void
+th_server_start(th_server *s, const char *bin, const char *const *args)
+{
+    server_start(s, bin, args, 1);
+}
+
+void
+th_server_spawn(th_server *s, const char *bin, const char *const *args)
+{
+    server_start(s, bin, args, 0);
+}
+
 void
 th_server_restart(th_server *s)
 {
     for (int attempt = 0; attempt < 50; attempt++) {
-        if (spawn(s) == 0)
+        if (spawn(s, 1) == 0)
             return;
         if (s->pid > 0)
             th_server_kill(s);

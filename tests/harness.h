@@ -40,6 +40,14 @@ typedef struct th_server {
 // waits until Health answers SERVING. Fails the test if it cannot.
 void th_server_start(th_server *s, const char *bin, const char *const *args);
 
+// th_server_spawn is th_server_start that waits only for the port to take
+// connections, not for SERVING: for tests of a server still starting.
+void th_server_spawn(th_server *s, const char *bin, const char *const *args);
+
+// th_log_wait waits up to ms for a line of the server's log to hold text.
+// Returns 0 or -1.
+int th_log_wait(const th_server *s, const char *text, int ms);
+
 // th_server_restart starts the same binary again on the same port and data.
 void th_server_restart(th_server *s);
 

@@ -13,7 +13,7 @@
 #include "rt_admin.h"
 #include "rt_log.h"
 
-#define N_COMMON 15
+#define N_COMMON 16
 
 int
 rt_main(const rt_app *app, int argc, char **argv)
@@ -44,6 +44,8 @@ rt_main(const rt_app *app, int argc, char **argv)
          "commit without fsync: a crash may lose acknowledged writes; tests and benchmarks only"},
         {"test-stall-ms", "CIVIC_TEST_STALL_MS", RT_CFG_INT, "0", 0, 60000, &cfg.test_stall_ms,
          "test hook: stall every call this long before it is checked"},
+        {"test-start-delay-ms", "CIVIC_TEST_START_DELAY_MS", RT_CFG_INT, "0", 0, 60000,
+         &cfg.test_start_delay_ms, "test hook: listen this long before serving (Health NOT_SERVING)"},
         {"demo", "CIVIC_DEMO", RT_CFG_BOOL, "false", 0, 0, &cfg.demo,
          "load the demo campaign into an empty store at start"},
         {"tls-cert-key-file", "CIVIC_TLS_CERT_KEY_FILE", RT_CFG_STR, NULL, 0, 0, &cfg.tls_cert_key_file,
@@ -176,6 +178,10 @@ rt_main(const rt_app *app, int argc, char **argv)
             app->fini(state);
         rt_store_close(store);
         return 1;
+    }
+    if (cfg.test_start_delay_ms > 0) {
+        struct timespec d = {cfg.test_start_delay_ms / 1000, (cfg.test_start_delay_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
     }
     rt_server_set_serving(srv, 1);
     rt_log(RT_LOG_INFO, "server.serving", "listen=%s data=%s pid=%ld", cfg.listen, cfg.data,

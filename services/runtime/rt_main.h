@@ -23,6 +23,7 @@ typedef struct rt_config {
     long long tz_offset_min;  // the campaign's local day: minutes east of UTC
     int unsafe_no_sync;
     long long test_stall_ms;
+    long long test_start_delay_ms;
     int demo;                 // load demo data into an empty store
     const char *tls_cert_key_file; // PEM: this process's certificate, then its key
     const char *tls_ca_file;       // PEM: the CA peers' certificates must chain to

@@ -2,7 +2,6 @@
 #include "rt_server.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <mbedtls/sha256.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -19,11 +18,9 @@
 #include "civic_tls.h"
 #include "civic_util.h"
 #include "rt_callstats.h"
+#include "rt_envelope.h"
 #include "rt_log.h"
 
-#define METADATA_MAX 8192
-#define TIMEOUT_DEFAULT_MS 10000
-#define TIMEOUT_MAX_MS 300000
 
 typedef struct route {
     const char *name; // full method name, owned by the server
@@ -81,6 +78,7 @@ struct rt_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int inflight;
+    unsigned long arrivals; // requests taken, for the stop's quiet period
     // The slow-read worker.
     pthread_t worker;
     rt_ctx *work_head, *work_tail;
@@ -320,119 +318,6 @@ build_routes(rt_server *srv, const rt_service_def *const *defs, size_t n, char *
 
 // --- replies ---
 
-static size_t
-varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *
-varint_put(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t) (v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t) v;
-    return p;
-}
-
-// reply_msg makes the Response message: call_id (field 1) then body, which
-// is either the status (field 2) or the payload (field 3). Keeping the body
-// apart lets an idempotent write store it and replay it under a new call_id.
-static nng_msg *
-reply_msg(uint64_t call_id, const void *body, size_t len)
-{
-    nng_msg *m;
-    size_t head = call_id ? 1 + varint_len(call_id) : 0;
-    if (nng_msg_alloc(&m, head + len) != 0)
-        return NULL;
-    uint8_t *p = nng_msg_body(m);
-    if (call_id) {
-        *p++ = 0x08;
-        p = varint_put(p, call_id);
-    }
-    if (len)
-        memcpy(p, body, len);
-    return m;
-}
-
-// body_ok packs out as the payload field into the arena.
-static uint8_t *
-body_ok(rt_arena *a, const ProtobufCMessage *out, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(out);
-    size_t total = n ? 1 + varint_len(n) + n : 0;
-    uint8_t *b = rt_arena_alloc(a, total ? total : 1);
-    if (b == NULL)
-        return NULL;
-    if (n) {
-        uint8_t *p = b;
-        *p++ = 0x1a;
-        p = varint_put(p, n);
-        protobuf_c_message_pack(out, p);
-    }
-    *len = total;
-    return b;
-}
-
-// reply_ok_msg makes an OK Response with out packed straight into it.
-static nng_msg *
-reply_ok_msg(uint64_t call_id, const ProtobufCMessage *out)
-{
-    size_t n = protobuf_c_message_get_packed_size(out);
-    size_t head = call_id ? 1 + varint_len(call_id) : 0;
-    size_t body = n ? 1 + varint_len(n) + n : 0;
-    nng_msg *m;
-    if (nng_msg_alloc(&m, head + body) != 0)
-        return NULL;
-    uint8_t *p = nng_msg_body(m);
-    if (call_id) {
-        *p++ = 0x08;
-        p = varint_put(p, call_id);
-    }
-    if (n) {
-        *p++ = 0x1a;
-        p = varint_put(p, n);
-        protobuf_c_message_pack(out, p);
-    }
-    return m;
-}
-
-// body_status packs a Status field. It uses the heap, not the arena, so that
-// it works when the arena is what ran out.
-static uint8_t *
-body_status(int code, const char *message, const rt_txn *t, size_t *len)
-{
-    Civic__Rpc__V1__Status st = CIVIC__RPC__V1__STATUS__INIT;
-    Civic__Rpc__V1__FieldViolation fv[RT_TXN_VIOLATIONS], *fvp[RT_TXN_VIOLATIONS];
-    st.code = code;
-    st.message = civic_unconst(message);
-    for (size_t i = 0; t != NULL && i < t->n_violations; i++) {
-        civic__rpc__v1__field_violation__init(&fv[i]);
-        fv[i].field = civic_unconst(t->violations[i].field);
-        fv[i].description = civic_unconst(t->violations[i].description);
-        fvp[i] = &fv[i];
-        st.n_violations++;
-    }
-    st.violations = fvp;
-    size_t n = civic__rpc__v1__status__get_packed_size(&st);
-    uint8_t *b = malloc(1 + varint_len(n) + n);
-    if (b == NULL)
-        return NULL;
-    uint8_t *p = b;
-    *p++ = 0x12;
-    p = varint_put(p, n);
-    civic__rpc__v1__status__pack(&st, p);
-    *len = (size_t) (p - b) + n;
-    return b;
-}
-
 static void ctx_send(rt_ctx *c, nng_msg *m);
 
 // log_call is where every call ends, answered by the server or forwarded:
@@ -466,9 +351,9 @@ static void
 reply_error(rt_ctx *c, int code, const char *message, const rt_txn *t)
 {
     size_t len = 0;
-    uint8_t *b = body_status(code, message, t, &len);
+    uint8_t *b = rt_body_status(code, message, t, &len);
     log_call(c, code, message);
-    ctx_send(c, b ? reply_msg(c->call_id, b, len) : NULL);
+    ctx_send(c, b ? rt_reply_msg(c->call_id, b, len) : NULL);
     free(b);
 }
 
@@ -513,31 +398,12 @@ ctx_send(rt_ctx *c, nng_msg *m)
     nng_ctx_send(c->ctx, c->aio);
 }
 
-// deterministic tells which errors an idempotency record keeps: those a retry
-// of the same request would get again. Transient ones are never stored.
-static int
-deterministic(int code)
-{
-    switch (code) {
-    case CIVIC_INVALID_ARGUMENT:
-    case CIVIC_NOT_FOUND:
-    case CIVIC_ALREADY_EXISTS:
-    case CIVIC_PERMISSION_DENIED:
-    case CIVIC_FAILED_PRECONDITION:
-    case CIVIC_OUT_OF_RANGE:
-    case CIVIC_UNAUTHENTICATED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 // set_error_body records a write's error reply in the call's arena.
 static void
 set_error_body(rt_ctx *c, const rt_txn *t)
 {
     size_t len = 0;
-    uint8_t *b = body_status(t->code, t->message, t, &len);
+    uint8_t *b = rt_body_status(t->code, t->message, t, &len);
     c->code = t->code;
     snprintf(c->message, sizeof c->message, "%s", t->message);
     c->body = b ? rt_arena_alloc(&c->arena, len) : NULL;
@@ -562,7 +428,7 @@ write_run(rt_txn *t, rt_write *w)
     if (key == NULL) {
         c->route->m->fn(t, c->in, c->out, &c->call);
         if (t->code == 0)
-            c->body = body_ok(&c->arena, c->out, &c->body_len);
+            c->body = rt_body_ok(&c->arena, c->out, &c->body_len);
         if (t->code == 0 && c->body == NULL)
             rt_txn_fail(t, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted");
         if (t->code != 0) {
@@ -593,7 +459,7 @@ write_run(rt_txn *t, rt_write *w)
     }
     c->route->m->fn(&h, c->in, c->out, &c->call);
     if (h.code == 0) {
-        c->body = body_ok(&c->arena, c->out, &c->body_len);
+        c->body = rt_body_ok(&c->arena, c->out, &c->body_len);
         if (c->body == NULL)
             rt_txn_fail(&h, CIVIC_RESOURCE_EXHAUSTED, "call memory budget exhausted");
     }
@@ -604,7 +470,7 @@ write_run(rt_txn *t, rt_write *w)
             static const char done[] = "done by an earlier attempt with this idempotency-key; its "
                                        "reply held a secret, shown only once";
             size_t n = 0;
-            uint8_t *b = body_status(CIVIC_ALREADY_EXISTS, done, t, &n); // t has no violations
+            uint8_t *b = rt_body_status(CIVIC_ALREADY_EXISTS, done, t, &n); // t has no violations
             if (b == NULL)
                 rt_txn_fail(t, CIVIC_RESOURCE_EXHAUSTED, "out of memory");
             else
@@ -621,7 +487,7 @@ write_run(rt_txn *t, rt_write *w)
     }
     mdb_txn_abort(h.txn);
     set_error_body(c, &h);
-    if (!deterministic(h.code))
+    if (!rt_code_deterministic(h.code))
         return 0;
     rt_idem_put(t, c->call.principal, c->call.method, key, c->hash, c->body, c->body_len);
     return t->code == 0;
@@ -640,7 +506,7 @@ write_done(rt_write *w, int rc, const char *why)
         return;
     }
     log_call(c, c->code, c->message);
-    ctx_send(c, reply_msg(c->call_id, c->body, c->body_len));
+    ctx_send(c, rt_reply_msg(c->call_id, c->body, c->body_len));
 }
 
 static void
@@ -657,7 +523,7 @@ run_read(rt_ctx *c, MDB_txn **cache)
     // Pack before the transaction ends (out may borrow from the map), and
     // straight into the reply: a read's reply is never stored, so it needs
     // no copy in the arena first.
-    nng_msg *m = t.code == 0 ? reply_ok_msg(c->call_id, c->out) : NULL;
+    nng_msg *m = t.code == 0 ? rt_reply_ok_msg(c->call_id, c->out) : NULL;
     rt_read_end(&t, cache);
     if (t.code != 0) {
         reply_error(c, t.code, t.message, &t);
@@ -727,26 +593,6 @@ identify(rt_ctx *c, const Civic__Rpc__V1__Request *req)
     }
 }
 
-// check_metadata enforces lower-case keys and the 8 KiB cap.
-static int
-check_metadata(rt_txn *t, const Civic__Rpc__V1__Request *req)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < req->n_metadata; i++) {
-        const char *k = req->metadata[i]->key;
-        total += strlen(k) + strlen(req->metadata[i]->value);
-        for (const char *p = k; *p; p++)
-            if (isupper((unsigned char) *p)) {
-                rt_txn_violation(t, "metadata", "key \"%.64s\" must be lower-case", k);
-                break;
-            }
-    }
-    if (total > METADATA_MAX)
-        rt_txn_violation(t, "metadata", "%zu bytes of keys and values, over the %d-byte limit",
-                         total, METADATA_MAX);
-    return t->code;
-}
-
 static int
 is_builtin(const route *r)
 {
@@ -801,8 +647,10 @@ on_request(rt_ctx *c, nng_msg *m)
     // slips in after that is dropped unanswered, never half-sent.
     pthread_mutex_lock(&srv->mu);
     int closing = atomic_load(&srv->closing);
-    if (!closing)
+    if (!closing) {
         srv->inflight++;
+        srv->arrivals++;
+    }
     pthread_mutex_unlock(&srv->mu);
     if (closing) {
         nng_msg_free(m);
@@ -837,13 +685,11 @@ on_request(rt_ctx *c, nng_msg *m)
     c->call.request_id = rid ? rid : "";
     c->call.idempotency_key = rt_call_metadata(&c->call, "idempotency-key");
     c->call.now_ms = civic_wall_ms();
-    uint32_t timeout = req->timeout_ms ? req->timeout_ms : TIMEOUT_DEFAULT_MS;
-    if (timeout > TIMEOUT_MAX_MS)
-        timeout = TIMEOUT_MAX_MS;
-    c->call.deadline_ms = (int64_t) c->t0.tv_sec * 1000 + c->t0.tv_nsec / 1000000 + timeout;
+    c->call.deadline_ms =
+        rt_deadline_ms((int64_t) c->t0.tv_sec * 1000 + c->t0.tv_nsec / 1000000, req->timeout_ms);
 
     rt_txn t = {.arena = &c->arena};
-    if (check_metadata(&t, req) != 0) {
+    if (rt_check_metadata(&t, req) != 0) {
         reply_error(c, t.code, t.message, &t);
         return;
     }
@@ -1253,15 +1099,39 @@ static rt_server *abandoned;
 void
 rt_server_stop(rt_server *srv)
 {
+    // From here a new call is answered UNAVAILABLE "server stopping", and
+    // Health NOT_SERVING. The listener stays open until the calls in hand
+    // are answered: nng closes a listener's connections with it, and with
+    // them the way back for those answers.
     atomic_store(&srv->stopping, 1);
-    nng_listener_close(srv->listener);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 30;
     pthread_mutex_lock(&srv->mu);
-    while (srv->inflight > 0)
-        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
+    // Drain, then wait for a quiet 100 ms with nothing in hand: a request
+    // already on its way is answered too, not cut off by the close.
+    for (;;) {
+        while (srv->inflight > 0)
+            if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
+                break;
+        unsigned long seen = srv->arrivals;
+        struct timespec now, quiet;
+        clock_gettime(CLOCK_REALTIME, &now);
+        quiet = now;
+        quiet.tv_nsec += 100 * 1000000L;
+        if (quiet.tv_nsec >= 1000000000L) {
+            quiet.tv_sec++;
+            quiet.tv_nsec -= 1000000000L;
+        }
+        if (srv->inflight > 0 || now.tv_sec > until.tv_sec ||
+            (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
             break;
+        while (srv->arrivals == seen &&
+               pthread_cond_timedwait(&srv->cv, &srv->mu, &quiet) == 0)
+            ;
+        if (srv->arrivals == seen && srv->inflight == 0)
+            break;
+    }
     if (srv->inflight > 0)
         rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", srv->inflight);
     atomic_store(&srv->closing, 1);
@@ -1269,6 +1139,7 @@ rt_server_stop(rt_server *srv)
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->worker, NULL);
+    nng_listener_close(srv->listener);
     // A reply nng has taken may still be on its way to the wire, and nng
     // 1.5.2 can lose (leak) a message its close catches in transit: give the
     // last replies a moment to go out. No request is taken from here on.

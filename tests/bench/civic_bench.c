@@ -3,8 +3,9 @@
 // size measured the same way — the baseline every figure is a ratio of.
 //
 //   civic-bench echo-server --listen URL
-//   civic-bench run --addr URL --mode MODE [--inflight N] [--duration S]
-//                   [--warmup S] [--server-pid PID] [--label TEXT]
+//   civic-bench run --addr URL --mode MODE [--inflight N] [--duration S |
+//                   --count N] [--warmup S] [--lanes N] [--server-pid PID]
+//                   [--label TEXT]
 //
 // Modes: echo (raw nng, against echo-server), and every service's modes
 // (bench_<service>.c: health, get-point, record-patrol, create-area, …).
@@ -98,7 +99,9 @@ echo_server(const char *url)
 typedef struct run {
     const char *mode;
     int inflight;
-    int64_t warm_until, end_at; // ns
+    int64_t warm_until;         // ns
+    _Atomic int64_t end_at;     // ns; brought forward when count calls are done
+    long count;                 // --count: stop after this many counted calls; 0: by time
     atomic_long counted, errors, issued;
     int64_t *lat; // µs, one per counted call
     long lat_cap;
@@ -130,16 +133,18 @@ finished(slot *s, int ok)
 {
     run *r = s->r;
     int64_t t = now_ns();
-    if (t >= r->warm_until && t < r->end_at) {
+    if (t >= r->warm_until && t < atomic_load(&r->end_at)) {
         if (ok) {
             long i = atomic_fetch_add(&r->counted, 1);
             if (i < r->lat_cap)
                 r->lat[i] = (t - s->t0) / 1000;
+            if (r->count > 0 && i + 1 == r->count)
+                atomic_store(&r->end_at, t);
         } else {
             atomic_fetch_add(&r->errors, 1);
         }
     }
-    if (t < r->end_at) {
+    if (t < atomic_load(&r->end_at)) {
         issue(s);
         return;
     }
@@ -269,6 +274,8 @@ static long extra_pid;     // --extra-pid: a second server whose CPU counts too
 static int no_setup;       // --no-setup 1: the fixtures exist (ids from 1)
 static unsigned long seq_start; // --seq-start N: number calls (and keys) from N, so
                                 // that runs against one store never reuse a key
+static long count;              // --count N: measure N calls rather than a duration
+static int lanes;               // --lanes N: connections the channel spreads calls over
 
 static int
 bench(const char *addr, const char *mode, int inflight, double duration, double warmup,
@@ -297,7 +304,7 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
             nng_ctx_open(&slots[i].ctx, r->sock);
         }
     } else {
-        civic_channel_opts co = {.token = token};
+        civic_channel_opts co = {.token = token, .lanes = lanes};
         if (civic_channel_open(&r->ch, addr, &co, &st) != 0) {
             fprintf(stderr, "civic-bench: %s\n", st.message);
             return 1;
@@ -313,7 +320,9 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
         slots[i].r = r;
     int64_t start = now_ns();
     r->warm_until = start + (int64_t) (warmup * 1e9);
-    r->end_at = r->warm_until + (int64_t) (duration * 1e9);
+    // With --count the run ends when the count is reached, or after an hour.
+    r->count = count;
+    atomic_init(&r->end_at, r->warm_until + (int64_t) ((count > 0 ? 3600 : duration) * 1e9));
     r->outstanding = inflight;
     double cpu0 = 0, scpu0 = 0;
     int measuring = 0;
@@ -327,10 +336,11 @@ bench(const char *addr, const char *mode, int inflight, double duration, double 
     cpu0 = self_cpu_s();
     scpu0 = (server_pid ? proc_cpu_s(server_pid) : 0) + (extra_pid ? proc_cpu_s(extra_pid) : 0);
     measuring = 1;
-    while (now_ns() < r->end_at) {
+    while (now_ns() < atomic_load(&r->end_at)) {
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);
     }
+    duration = (double) (atomic_load(&r->end_at) - r->warm_until) / 1e9;
     double cpu1 = self_cpu_s();
     double scpu1 = (server_pid ? proc_cpu_s(server_pid) : 0) + (extra_pid ? proc_cpu_s(extra_pid) : 0);
     (void) measuring;
@@ -423,6 +433,10 @@ main(int argc, char **argv)
             no_setup = atoi(v);
         else if (strcmp(k, "--seq-start") == 0)
             seq_start = strtoul(v, NULL, 10);
+        else if (strcmp(k, "--count") == 0)
+            count = atol(v);
+        else if (strcmp(k, "--lanes") == 0)
+            lanes = atoi(v);
         else if (strcmp(k, "--echo-like") == 0)
             echo_len = envelope_size(v);
         else {
@@ -433,7 +447,8 @@ main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "run") != 0 || inflight < 1 || duration <= 0) {
         fprintf(stderr, "usage: civic-bench run --addr URL --mode echo|health|get-point|"
                         "record-patrol|create-area [--inflight N] [--duration S] [--warmup S]\n"
-                        "       [--server-pid PID] [--label TEXT] [--echo-bytes N] [--seq-start N]\n"
+                        "       [--count N] [--lanes N] [--server-pid PID] [--label TEXT]\n"
+                        "       [--echo-bytes N] [--seq-start N]\n"
                         "       civic-bench echo-server --listen URL\n");
         return 2;
     }

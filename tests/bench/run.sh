@@ -8,8 +8,8 @@
 # test suite makes (it checks that figures come out, never their size).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-dur=3 warm=0.5
-if [ "${1:-}" = "--quick" ]; then dur=0.3 warm=0.1; shift; fi
+dur=3 warm=0.5 count=2000
+if [ "${1:-}" = "--quick" ]; then dur=0.3 warm=0.1 count=200; shift; fi
 build=${1:-build/release}
 if [ ! -x "$build/services/points/civic-points" ]; then
   bash scripts/setup.sh
@@ -87,6 +87,8 @@ peak() { while kill -0 "$2" 2>/dev/null; do
 run() { "$bench" run --duration "$dur" --warmup "$warm" "$@" | tee -a "$out"; }
 run --label echo-1 --addr "$echo_url" --mode echo --echo-like health --inflight 1 --server-pid "$echo_pid"
 run --label health-1 --addr "$URL_main" --mode health --inflight 1 --server-pid "$PID_main"
+# The same by count rather than time: 2,000 calls (200 in the smoke run).
+run --label health-1-count --addr "$URL_main" --mode health --inflight 1 --count "$count" --server-pid "$PID_main"
 run --label echo-32 --addr "$echo_url" --mode echo --echo-like health --inflight 32 --server-pid "$echo_pid"
 run --label health-32 --addr "$URL_main" --mode health --inflight 32 --server-pid "$PID_main"
 run --label echo-getpoint-1 --addr "$echo_url" --mode echo --echo-like get-point --inflight 1 --server-pid "$echo_pid"
@@ -115,7 +117,7 @@ run --label signup-many-64 --addr "$URL_vol_many" --mode signup-many --inflight 
 kill "${peak_pids[@]}" 2>/dev/null || true
 run --label signup-many-64-batch1 --addr "$URL_vol_many_b1" --mode signup-many --inflight 64 --server-pid "$PID_vol_many_b1"
 
-/usr/bin/python3 - "$out" "$tmp" <<'PY'
+/usr/bin/python3 - "$out" "$tmp" "$count" <<'PY'
 import json, sys
 rows = {r["label"]: r for r in map(json.loads, open(sys.argv[1]))}
 def line(name, a, b, what="calls_per_s", target=""):
@@ -147,6 +149,8 @@ if peaks:
     worst = max(k for _, k in peaks)
     print(f"{'peak RssAnon kB, 64 in flight (' + ', '.join(f'{n} {k}' for n, k in peaks) + ')':<44} {worst:>10} {32768:>10} {worst / 32768:>7.2f}  <= 1 (32 MiB)")
 bad = [r["label"] for r in rows.values() if r["calls"] == 0]
+if rows["health-1-count"]["calls"] != int(sys.argv[3]):
+    bad.append("health-1-count (not exactly %s calls)" % sys.argv[3])
 if bad:
     print("no calls completed in:", ", ".join(bad)); sys.exit(1)
 PY
