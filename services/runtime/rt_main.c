@@ -13,7 +13,7 @@
 #include "rt_admin.h"
 #include "rt_log.h"
 
-#define N_COMMON 16
+#define N_COMMON 17
 
 int
 rt_main(const rt_app *app, int argc, char **argv)
@@ -38,6 +38,9 @@ rt_main(const rt_app *app, int argc, char **argv)
          "calls served at once"},
         {"batch-max", "CIVIC_BATCH_MAX", RT_CFG_INT, "1024", 1, 65536, &cfg.batch_max,
          "most writes in one commit; 1 commits each write alone (the benchmarks' baseline)"},
+        {"idempotency-ttl", "CIVIC_IDEMPOTENCY_TTL", RT_CFG_INT, "604800", 60, 90 * 86400,
+         &cfg.idempotency_ttl_s,
+         "seconds a write's idempotency key is remembered: a retry within it gets the first answer"},
         {"tz-offset-minutes", "CIVIC_TZ_OFFSET_MINUTES", RT_CFG_INT, "480", -720, 840,
          &cfg.tz_offset_min, "the campaign's local time, minutes east of UTC (480 = China Standard Time)"},
         {"unsafe-no-sync", "CIVIC_UNSAFE_NO_SYNC", RT_CFG_BOOL, "false", 0, 0, &cfg.unsafe_no_sync,
@@ -119,6 +122,7 @@ rt_main(const rt_app *app, int argc, char **argv)
         .max_readers = (unsigned) cfg.contexts + 64,
         .unsafe_no_sync = cfg.unsafe_no_sync,
         .batch_max = (int) cfg.batch_max,
+        .idempotency_ttl_s = (uint32_t) cfg.idempotency_ttl_s,
         .dbs = app->dbs,
         .schema_version = app->schema_version,
         .migrate = app->migrate,

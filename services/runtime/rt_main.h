@@ -20,6 +20,7 @@ typedef struct rt_config {
     const char *log_level;
     long long contexts;
     long long batch_max;
+    long long idempotency_ttl_s; // how long a write's idempotency key is remembered
     long long tz_offset_min;  // the campaign's local day: minutes east of UTC
     int unsafe_no_sync;
     long long test_stall_ms;

@@ -58,7 +58,12 @@ ep=$(port)
 "$bench" echo-server --listen "tcp://127.0.0.1:$ep" & pids+=($!); echo_pid=$!
 echo_url="tcp://127.0.0.1:$ep"
 start_points main
-start_points one --batch-max 1
+# Durable writes and check-ins each on a server of their own, so that each
+# server's account of its batches at stop (below) is one measurement's.
+start_points writes
+start_points writes_one --batch-max 1
+start_points patrols
+start_points patrols_one --batch-max 1
 start_tasks tasks
 start_tasks tasks_one --batch-max 1
 # Sign-ups: a pair (normal, batch-of-one) per mode, since each run's
@@ -97,11 +102,11 @@ run --label echo-getpoint-32 --addr "$echo_url" --mode echo --echo-like get-poin
 run --label getpoint-32 --addr "$URL_main" --mode get-point --inflight 32 --server-pid "$PID_main"
 run --label gw-getpoint-1 --addr "$URL_gw" --token "$gw_token" --mode get-point --no-setup 1 --inflight 1 --server-pid "$gw_pid" --extra-pid "$PID_main"
 run --label gw-getpoint-32 --addr "$URL_gw" --token "$gw_token" --mode get-point --no-setup 1 --inflight 32 --server-pid "$gw_pid" --extra-pid "$PID_main"
-peak points "$PID_main" & peak_pids=($!)
-run --label writes-64 --addr "$URL_main" --mode create-area --inflight 64 --server-pid "$PID_main"
-run --label writes-64-batch1 --addr "$URL_one" --mode create-area --inflight 64 --server-pid "$PID_one"
-run --label patrols-64 --addr "$URL_main" --mode record-patrol --inflight 64 --server-pid "$PID_main"
-run --label patrols-64-batch1 --addr "$URL_one" --mode record-patrol --inflight 64 --server-pid "$PID_one"
+peak points "$PID_writes" & peak_pids=($!)
+run --label writes-64 --addr "$URL_writes" --mode create-area --inflight 64 --server-pid "$PID_writes"
+run --label writes-64-batch1 --addr "$URL_writes_one" --mode create-area --inflight 64 --server-pid "$PID_writes_one"
+run --label patrols-64 --addr "$URL_patrols" --mode record-patrol --inflight 64 --server-pid "$PID_patrols"
+run --label patrols-64-batch1 --addr "$URL_patrols_one" --mode record-patrol --inflight 64 --server-pid "$PID_patrols_one"
 peak tasks "$PID_tasks" & peak_pids+=($!)
 run --label reports-64 --addr "$URL_tasks" --mode report-problem --inflight 64 --server-pid "$PID_tasks"
 run --label reports-64-batch1 --addr "$URL_tasks_one" --mode report-problem --inflight 64 --server-pid "$PID_tasks_one"
@@ -155,7 +160,7 @@ if bad:
     print("no calls completed in:", ", ".join(bad)); sys.exit(1)
 PY
 # The writer's batches, from each server's own account at a clean stop.
-for n in main one tasks tasks_one; do
+for n in writes writes_one patrols patrols_one tasks tasks_one; do
   pid=$(eval echo "\$PID_$n"); kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   echo "writer ($n): $(grep -o 'batches=.*' "$tmp/$n.log" | tail -1)"
 done
