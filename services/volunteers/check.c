@@ -3,7 +3,9 @@
 // them, and compared with what is stored, entry by entry; the sign-up rules
 // are checked too (seats taken within capacity, one live sign-up per
 // volunteer and activity, no two REGISTERED sign-ups of a volunteer
-// overlapping). It reads everything, so it is for tests and offline
+// overlapping, no seat taken by a newcomer ahead of someone still
+// waiting, no check-in before the sign-up held its seat and no check-out
+// before the check-in). It reads everything, so it is for tests and offline
 // checks, never for a live call. Records are unpacked on the heap.
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ typedef struct elist {
 typedef struct su_fact {
     uint64_t activity_id, volunteer_id, id;
     int state;
+    int promoted; // it left the waitlist for a seat
     int64_t start, end;
 } su_fact;
 
@@ -280,6 +283,13 @@ on_signup(audit *a, const void *rec, uint64_t id)
     rt_key k;
     if (su->id != id || su->state <= 0 || su->state >= SU_STATES || su->position != 0)
         rt_audit_bad(&a->r, "sign-up %llu: a wrong id, state or a stored position", (unsigned long long) id);
+    if (su->check_in_time != NULL) {
+        int64_t seat = rt_ts_ms(su->promote_time ? su->promote_time : su->create_time, 0);
+        int64_t in = rt_ts_ms(su->check_in_time, 0);
+        if (in < seat || (su->check_out_time != NULL && rt_ts_ms(su->check_out_time, 0) < in))
+            rt_audit_bad(&a->r, "sign-up %llu: checked in before it held a seat, or out before in",
+                (unsigned long long) id);
+    }
     if (rt_audit_failed(&a->r))
         return;
     vol_key_su_act_vol(&k, su);
@@ -303,7 +313,7 @@ on_signup(audit *a, const void *rec, uint64_t id)
     a->su = grow(a, a->su, &a->cap_su, a->n_su, sizeof *a->su);
     if (a->n_su < a->cap_su)
         a->su[a->n_su++] = (su_fact){su->activity_id, su->volunteer_id, su->id, su->state,
-                                     rt_ts_ms(su->activity_start_time, 0),
+                                     su->promote_time != NULL, rt_ts_ms(su->activity_start_time, 0),
                                      rt_ts_ms(su->activity_end_time, 0)};
 }
 
@@ -366,6 +376,36 @@ su_by_act_vol(const void *x, const void *y)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+static int
+su_by_act_id(const void *x, const void *y)
+{
+    const su_fact *a = x, *b = y;
+    if (a->activity_id != b->activity_id)
+        return a->activity_id < b->activity_id ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+// check_fifo: sign-up ids follow the order the writes were made, so in an
+// activity's sign-ups by id, none after one still WAITLISTED took a seat
+// straight away (rather than by a promotion).
+static void
+check_fifo(audit *a)
+{
+    qsort(a->su, a->n_su, sizeof *a->su, su_by_act_id);
+    uint64_t waiting = 0; // the first still waiting in the activity so far
+    for (size_t i = 0; i < a->n_su && !rt_audit_failed(&a->r); i++) {
+        const su_fact *f = &a->su[i];
+        if (i == 0 || f[-1].activity_id != f->activity_id)
+            waiting = 0;
+        if (waiting != 0 && vol_takes_seat(f->state) && !f->promoted)
+            rt_audit_bad(&a->r, "activity %llu: sign-up %llu took a seat ahead of sign-up %llu, waitlisted",
+                (unsigned long long) f->activity_id, (unsigned long long) f->id,
+                (unsigned long long) waiting);
+        if (waiting == 0 && f->state == SU_WAITLISTED)
+            waiting = f->id;
+    }
+}
+
 static const act_fact *
 find_act(const audit *a, uint64_t id)
 {
@@ -406,6 +446,7 @@ check_rules(audit *a)
             rt_audit_bad(&a->r, "activity %llu: %d seats taken, capacity %d", (unsigned long long) act->id,
                 taken, act->capacity);
     }
+    check_fifo(a);
     qsort(a->su, a->n_su, sizeof *a->su, su_by_vol_start);
     int64_t reach = INT64_MIN; // the latest end of the volunteer's REGISTERED so far
     uint64_t reach_id = 0;

@@ -3,7 +3,11 @@
 // report's activities — three-clears cleanups (三清) around farmers markets,
 // door-to-door publicity (入户宣传) in the compounds, weekend duty (值守) at
 // points — some full with waitlists, and one running today whose hours are
-// recorded, so the dashboard has this week's figures.
+// recorded, so the dashboard has this week's figures. Its volunteers
+// signed up just now, so they check in and out now (nobody attends before
+// signing up) and an admin enters the hours kept on the paper sign-in
+// sheet as a correction, as a campaign does when it starts using the
+// system mid-activity.
 //
 // Areas and points are the points service's ids as its demo creates them
 // (areas 1, 6, …, 36; the first point of each area), referenced by id only:
@@ -125,21 +129,26 @@ sign_up(demo *d, uint64_t activity, uint64_t volunteer)
     return id;
 }
 
+// attend checks a sign-up in and out now and corrects its hours to the
+// minutes of the paper sheet.
 static void
-attend(demo *d, uint64_t signup, int64_t in_ms, int64_t out_ms)
+attend(demo *d, uint64_t signup, int32_t minutes)
 {
-    Google__Protobuf__Timestamp ti = GOOGLE__PROTOBUF__TIMESTAMP__INIT, to = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     Civic__Volunteers__V1__CheckInRequest in = CIVIC__VOLUNTEERS__V1__CHECK_IN_REQUEST__INIT;
     Civic__Volunteers__V1__CheckOutRequest out = CIVIC__VOLUNTEERS__V1__CHECK_OUT_REQUEST__INIT;
-    ti.seconds = in_ms / 1000;
-    to.seconds = out_ms / 1000;
+    Civic__Volunteers__V1__CorrectHoursRequest fix = CIVIC__VOLUNTEERS__V1__CORRECT_HOURS_REQUEST__INIT;
     in.signup_id = out.signup_id = signup;
-    in.time = &ti;
-    out.time = &to;
     protobuf_c_message_free_unpacked(
         call(d, "CheckIn", &in.base, &civic__volunteers__v1__check_in_response__descriptor), NULL);
+    ProtobufCMessage *r = call(d, "CheckOut", &out.base, &civic__volunteers__v1__check_out_response__descriptor);
+    if (r == NULL)
+        return;
+    fix.id = ((Civic__Volunteers__V1__CheckOutResponse *) r)->hours->id;
+    fix.minutes = minutes;
+    fix.reason = "按纸质签到表补录（演示）";
+    protobuf_c_message_free_unpacked(r, NULL);
     protobuf_c_message_free_unpacked(
-        call(d, "CheckOut", &out.base, &civic__volunteers__v1__check_out_response__descriptor), NULL);
+        call(d, "CorrectHours", &fix.base, &civic__volunteers__v1__correct_hours_response__descriptor), NULL);
 }
 
 static int
@@ -216,10 +225,12 @@ volunteers_demo_load(const char *url, const civic_key *key)
         for (int i = 9; i < 15; i++) {
             uint64_t su = sign_up(&d, running, vols[i]);
             n_signup += su != 0;
+            // On the sheet: arrived in the first half hour, left 1-20
+            // minutes ago.
             int64_t in = hour - 3 * HOUR_MS + (int64_t) (next_rand(&d) % 30) * 60000;
             int64_t out = now_ms - (int64_t) (1 + next_rand(&d) % 20) * 60000;
             if (su && i % 4 != 0 && out > in)
-                attend(&d, su, in, out);
+                attend(&d, su, (int32_t) ((out - in) / 60000));
         }
     }
     civic_channel_close(d.ch);

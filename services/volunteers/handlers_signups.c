@@ -14,9 +14,16 @@
 //   volunteer whom it would not put in an overlap (overlaps among waiting
 //   sign-ups arise only when an activity's times move); nobody is promoted
 //   after the start;
+// - a newcomer never goes ahead of the waitlist: REGISTERED only while a
+//   seat is free and nobody waits; otherwise at the tail before the start,
+//   refused after it (the waitlist closed at the start);
+// - attendance is what the volunteer could have served: a check-in not
+//   before the sign-up held its seat nor more than an hour before the
+//   start, a check-out not before the check-in;
 // - a volunteer caller acts only for themselves.
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "volunteers.h"
 
@@ -24,6 +31,8 @@
 // week and run ahead by a few minutes.
 #define PAST_MS (7LL * 24 * 3600 * 1000)
 #define FUTURE_MS (5LL * 60 * 1000)
+// A volunteer may check in up to an hour before the start (setting up).
+#define EARLY_MS (3600LL * 1000)
 
 static const char *
 state_name(int state)
@@ -289,8 +298,18 @@ handle_sign_up(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     if (su == NULL)
         return rt_txn_status(t);
     civic__volunteers__v1__signup__init(su);
-    if (vol_seats_taken(t, s, a->id) < a->capacity) {
+    // A seat goes straight to a newcomer only when nobody waits for it: a
+    // seat free while others wait (skipped by a promotion for an overlap,
+    // or freed after the start) is theirs first.
+    int seat_free = vol_seats_taken(t, s, a->id) < a->capacity;
+    int32_t waiting = vol_signup_state_count(t, s, a->id, SU_WAITLISTED);
+    if (seat_free && waiting == 0) {
         su->state = SU_REGISTERED;
+    } else if (call->now_ms >= start && waiting > 0) {
+        return rt_txn_fail(t, CIVIC_FAILED_PRECONDITION,
+                           "activity %llu has started with %d on its waitlist, which closed at "
+                           "the start: a newcomer takes no seat ahead of those waiting",
+                           (unsigned long long) a->id, waiting);
     } else if (call->now_ms >= start) {
         return rt_txn_fail(t, CIVIC_FAILED_PRECONDITION,
                            "activity %llu is full and has started: its waitlist is closed",
@@ -306,6 +325,17 @@ handle_sign_up(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     su->activity_end_time = a->end_time;
     save(t, s, call->now_ms, su, NULL,
          su->state == SU_REGISTERED ? "signup.registered" : "signup.waitlisted");
+    if (su->state == SU_WAITLISTED && seat_free) {
+        // The free seat goes by the ordinary promotion, from the head of
+        // the waitlist: to the newcomer only if everyone ahead is still
+        // kept out by an overlap.
+        vol_signup **promoted = NULL;
+        size_t n = 0;
+        vol_promote(t, s, call->now_ms, a, &promoted, &n);
+        for (size_t i = 0; i < n; i++)
+            if (promoted[i]->id == su->id)
+                su = promoted[i];
+    }
     vol_signup_view(t, s, su);
     out->signup = su;
     return rt_txn_status(t);
@@ -461,6 +491,22 @@ handle_cancel_signup(rt_txn *t, const void *vin, void *vout, const rt_call *call
     return rt_txn_status(t);
 }
 
+// utc formats an instant as RFC 3339 in UTC, to the millisecond, into buf
+// (at least 32 bytes).
+static const char *
+utc(char *buf, size_t n, int64_t unix_ms)
+{
+    int64_t ms = unix_ms % 1000 < 0 ? unix_ms % 1000 + 1000 : unix_ms % 1000;
+    time_t secs = (time_t) ((unix_ms - ms) / 1000);
+    struct tm tm;
+    char day[24];
+    if (gmtime_r(&secs, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        snprintf(buf, n, "%lld ms", (long long) unix_ms);
+    else
+        snprintf(buf, n, "%s.%03dZ", day, (int) ms);
+    return buf;
+}
+
 // attendance_time is the request's time (the client's clock, bounded) or
 // the server's.
 static int64_t
@@ -482,7 +528,7 @@ handle_check_in(rt_txn *t, const void *vin, void *vout, const rt_call *call)
     const vol_svc *s = call->service;
     int64_t when = attendance_time(t, call, in->time);
     vol_signup *old = own_signup(t, call, in->signup_id, "signup_id");
-    if (old == NULL)
+    if (old == NULL || rt_txn_status(t))
         return rt_txn_status(t);
     if (old->state != SU_REGISTERED)
         return rt_txn_fail(t, CIVIC_FAILED_PRECONDITION,
@@ -492,6 +538,20 @@ handle_check_in(rt_txn *t, const void *vin, void *vout, const rt_call *call)
         return rt_txn_fail(t, CIVIC_FAILED_PRECONDITION,
                            "activity %llu had ended by the check-in time",
                            (unsigned long long) old->activity_id);
+    // Nobody attends before they hold the seat, or long before the start:
+    // hours are for time the volunteer could have served.
+    int64_t seat = rt_ts_ms(old->promote_time ? old->promote_time : old->create_time, 0);
+    int64_t early = rt_ts_ms(old->activity_start_time, 0) - EARLY_MS;
+    char at[32];
+    if (when < seat)
+        return rt_txn_violation(t, "time",
+                                "must not be before the sign-up was REGISTERED (%s): nobody "
+                                "attends an activity before holding a seat",
+                                utc(at, sizeof at, seat));
+    if (when < early)
+        return rt_txn_violation(t, "time",
+                                "must not be more than 1 hour before the activity's start (%s)",
+                                utc(at, sizeof at, early + EARLY_MS));
     vol_signup *n = signup_copy(t, old);
     if (n == NULL)
         return rt_txn_status(t);

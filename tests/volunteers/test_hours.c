@@ -4,7 +4,9 @@
 // correct and decline records; every total, ranking and the area summary
 // is then compared with the same sums computed here from the times, and
 // the store is audited. Attendance rules (order, states, one record per
-// attendance) are checked on the way.
+// attendance) are checked on the way, and the bounds of a check-in on
+// their own: not before the sign-up held its seat (made REGISTERED, or
+// promoted), not more than an hour before the start.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +46,25 @@ monday_of(int64_t unix_s)
     return local_day(unix_s - (int64_t) back * 86400);
 }
 
+// attend checks a sign-up in or out (method) at when_ms, Unix ms; 0 is
+// no time (the server's clock).
 static int
-attend(civic_channel *ch, const char *method, uint64_t signup, int64_t when, ProtobufCMessage **r,
+attend(civic_channel *ch, const char *method, uint64_t signup, int64_t when_ms, ProtobufCMessage **r,
        civic_status *st)
 {
-    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    ts.seconds = when;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT, *at = when_ms ? &ts : NULL;
+    ts.seconds = when_ms / 1000;
+    ts.nanos = (int32_t) (when_ms % 1000) * 1000000;
     if (strcmp(method, "CheckIn") == 0) {
         Civic__Volunteers__V1__CheckInRequest req = CIVIC__VOLUNTEERS__V1__CHECK_IN_REQUEST__INIT;
         req.signup_id = signup;
-        req.time = &ts;
+        req.time = at;
         return vt_call(ch, NULL, NULL, VT "CheckIn", &req.base, &civic__volunteers__v1__check_in_response__descriptor,
                        r, NULL, st);
     }
     Civic__Volunteers__V1__CheckOutRequest req = CIVIC__VOLUNTEERS__V1__CHECK_OUT_REQUEST__INIT;
     req.signup_id = signup;
-    req.time = &ts;
+    req.time = at;
     return vt_call(ch, NULL, NULL, VT "CheckOut", &req.base, &civic__volunteers__v1__check_out_response__descriptor,
                    r, NULL, st);
 }
@@ -106,17 +111,22 @@ test_hours_against_brute_force(void **state)
     civic_channel *ch = th_channel(&s);
     srandom(20191124);
     int64_t now = vt_now_s();
-    // Activity 0 ends in 2 minutes, so a check-out 4 minutes from now (the
-    // client's clock may run 5 minutes ahead) is clamped to its end. The
-    // others end in hours.
+    // Nobody checks in before signing up, and nobody checks out more than 5
+    // minutes ahead of the server's clock, so every attendance here falls
+    // in T .. T+4 min, T being the first whole second after the last
+    // sign-up was made. The activities are made for tomorrow, signed up
+    // for, then moved around T: activity 0 ends at T+3 min (a check-out at
+    // T+4 counts to the end), activities 1 and 3 start at T+2 and T+1 min
+    // (an earlier check-in counts from the start), activity 2 runs
+    // throughout.
+    static const int64_t from_t[NA] = {-2 * 3600, 2 * MIN, -3 * 3600, 1 * MIN};
+    static const int64_t to_t[NA] = {3 * MIN, 3 * 3600, 3 * 3600, 5 * 3600};
     int64_t start[NA], end[NA];
     uint64_t act[NA];
-    for (int j = 0; j < NA; j++) {
-        start[j] = now - (2 + j) * 3600 - j * 7 * MIN;
-        end[j] = j == 0 ? now + 2 * MIN : now + (1 + j) * 3600;
-        act[j] = vt_activity(ch, 100 + j, start[j], end[j], NV);
-    }
+    for (int j = 0; j < NA; j++)
+        act[j] = vt_activity(ch, 100 + j, now + 86400, now + 86400 + 6 * 3600, NV);
     rec r[NV];
+    int64_t t0 = 0;
     for (int i = 0; i < NV; i++) {
         rec *x = &r[i];
         memset(x, 0, sizeof *x);
@@ -126,15 +136,23 @@ test_hours_against_brute_force(void **state)
         Civic__Volunteers__V1__Signup *su;
         assert_ok(vt_signup(ch, x->volunteer, act[x->act], NULL, &su, NULL));
         x->signup = su->id;
+        int64_t made = su->create_time->seconds + (su->create_time->nanos > 0);
+        t0 = made > t0 ? made : t0;
         protobuf_c_message_free_unpacked(&su->base, NULL);
+    }
+    for (int j = 0; j < NA; j++) {
+        start[j] = t0 + from_t[j];
+        end[j] = t0 + to_t[j];
+        civic_status st;
+        if (vt_move_activity(ch, act[j], start[j], end[j], &st) != 0)
+            fail_msg("moving activity %d: %s", j, st.message);
+    }
+    for (int i = 0; i < NV; i++) {
+        rec *x = &r[i];
         int64_t s0 = start[x->act], e0 = end[x->act];
-        x->in = s0 - 30 * MIN + (int64_t) (random() % (90 * MIN)); // up to half an hour early
-        if (x->in > now)
-            x->in = now - MIN;
-        x->out = x->act == 0 && i % 2 == 0 ? now + 4 * MIN
-                                           : x->in + (int64_t) (random() % (4 * 3600));
-        if (x->out > now)
-            x->out = x->act == 0 ? now + 4 * MIN : now;
+        x->in = t0 + (int64_t) (random() % (2 * MIN));
+        x->out = x->act == 0 && i % 2 == 0 ? t0 + 4 * MIN
+                                           : x->in + (int64_t) (random() % (t0 + 4 * MIN - x->in + 1));
         int64_t from = x->in > s0 ? x->in : s0, to = x->out < e0 ? x->out : e0;
         x->minutes = to > from ? (int) ((to - from) / MIN) : 0;
         x->day = local_day(from);
@@ -142,13 +160,13 @@ test_hours_against_brute_force(void **state)
     ProtobufCMessage *resp;
     civic_status st;
     // Attendance in order only: no check-out before the check-in.
-    assert_code(attend(ch, "CheckOut", r[0].signup, now, &resp, &st), CIVIC_FAILED_PRECONDITION);
+    assert_code(attend(ch, "CheckOut", r[0].signup, 0, &resp, &st), CIVIC_FAILED_PRECONDITION);
     for (int i = 0; i < NV; i++) {
-        assert_ok(attend(ch, "CheckIn", r[i].signup, r[i].in, &resp, &st));
+        assert_ok(attend(ch, "CheckIn", r[i].signup, r[i].in * 1000, &resp, &st));
         protobuf_c_message_free_unpacked(resp, NULL);
         if (i == 0) // not before the check-in
-            assert_code(attend(ch, "CheckOut", r[i].signup, r[i].in - 60, &resp, &st), CIVIC_INVALID_ARGUMENT);
-        assert_ok(attend(ch, "CheckOut", r[i].signup, r[i].out, &resp, &st));
+            assert_code(attend(ch, "CheckOut", r[i].signup, (r[i].in - 60) * 1000, &resp, &st), CIVIC_INVALID_ARGUMENT);
+        assert_ok(attend(ch, "CheckOut", r[i].signup, r[i].out * 1000, &resp, &st));
         Civic__Volunteers__V1__CheckOutResponse *co = (Civic__Volunteers__V1__CheckOutResponse *) resp;
         r[i].hours = co->hours->id;
         if (co->hours->minutes != r[i].minutes)
@@ -157,8 +175,8 @@ test_hours_against_brute_force(void **state)
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     // One record per attendance: a second check-out is refused.
-    assert_code(attend(ch, "CheckOut", r[1].signup, now, &resp, &st), CIVIC_FAILED_PRECONDITION);
-    assert_code(attend(ch, "CheckIn", r[1].signup, now, &resp, &st), CIVIC_FAILED_PRECONDITION);
+    assert_code(attend(ch, "CheckOut", r[1].signup, 0, &resp, &st), CIVIC_FAILED_PRECONDITION);
+    assert_code(attend(ch, "CheckIn", r[1].signup, 0, &resp, &st), CIVIC_FAILED_PRECONDITION);
 
     // Corrections and declines; a declined record reinstated by a correction.
     correct(ch, r[2].hours, 17, 0);
@@ -291,11 +309,113 @@ test_hours_against_brute_force(void **state)
     th_server_cleanup(&s);
 }
 
+static int64_t
+ts_ms(const Google__Protobuf__Timestamp *ts)
+{
+    return ts->seconds * 1000 + ts->nanos / 1000000;
+}
+
+// refused checks that a check-in at when_ms is INVALID_ARGUMENT naming
+// time and saying why, and that the sign-up is still REGISTERED.
+static void
+refused(civic_channel *ch, uint64_t signup, int64_t when_ms, const char *why)
+{
+    ProtobufCMessage *r;
+    civic_status st;
+    assert_code(attend(ch, "CheckIn", signup, when_ms, &r, &st), CIVIC_INVALID_ARGUMENT);
+    if (st.n_violations == 0 || strcmp(st.violations[0].field, "time") != 0 || strstr(st.message, why) == NULL)
+        fail_msg("want a violation of time saying \"%s\": %s", why, st.message);
+    Civic__Volunteers__V1__GetSignupRequest req = CIVIC__VOLUNTEERS__V1__GET_SIGNUP_REQUEST__INIT;
+    req.id = signup;
+    assert_ok(vt_call(ch, NULL, NULL, VT "GetSignup", &req.base, &civic__volunteers__v1__get_signup_response__descriptor,
+                      &r, NULL, NULL));
+    Civic__Volunteers__V1__Signup *su = ((Civic__Volunteers__V1__GetSignupResponse *) r)->signup;
+    assert_int_equal(su->state, CIVIC__VOLUNTEERS__V1__SIGNUP_STATE__SIGNUP_STATE_REGISTERED);
+    assert_null(su->check_in_time);
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void
+test_check_in_bounds(void **state)
+{
+    th_server s;
+    th_server_start(&s, CIVIC_VOLUNTEERS_BIN, NULL);
+    civic_channel *ch = th_channel(&s);
+    int64_t now = vt_now_s();
+    uint64_t v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = vt_volunteer(ch, i, NULL, 41);
+    ProtobufCMessage *r;
+    civic_status st;
+    Civic__Volunteers__V1__Signup *su;
+
+    // What the audit found: sign up for a running activity, then claim to
+    // have checked in a day ago.
+    uint64_t running = vt_activity(ch, 41, now - 1800, now + 3600, 5);
+    assert_ok(vt_signup(ch, v[0], running, NULL, &su, NULL));
+    uint64_t s0 = su->id;
+    int64_t made = ts_ms(su->create_time);
+    protobuf_c_message_free_unpacked(&su->base, NULL);
+    refused(ch, s0, made - 24 * 3600 * 1000LL, "before the sign-up was REGISTERED");
+    refused(ch, s0, made - 1, "before the sign-up was REGISTERED");
+    assert_ok(attend(ch, "CheckIn", s0, made, &r, &st)); // the moment it was made is fine
+    protobuf_c_message_free_unpacked(r, NULL);
+    assert_ok(attend(ch, "CheckOut", s0, 0, &r, &st));
+    Civic__Volunteers__V1__HoursRecord *h = ((Civic__Volunteers__V1__CheckOutResponse *) r)->hours;
+    assert_true(h->minutes <= 6); // only since the sign-up, however slow this machine
+    protobuf_c_message_free_unpacked(r, NULL);
+
+    // A promoted sign-up holds its seat from its promotion, not from when
+    // it joined the waitlist.
+    uint64_t soon = vt_activity(ch, 41, now + 1800, now + 5400, 1);
+    assert_ok(vt_signup(ch, v[1], soon, NULL, &su, NULL));
+    uint64_t s1 = su->id;
+    protobuf_c_message_free_unpacked(&su->base, NULL);
+    assert_ok(vt_signup(ch, v[2], soon, NULL, &su, NULL));
+    uint64_t s2 = su->id;
+    int64_t joined = ts_ms(su->create_time);
+    protobuf_c_message_free_unpacked(&su->base, NULL);
+    struct timespec d = {0, 20 * 1000000}; // the promotion comes a clear 20 ms later
+    nanosleep(&d, NULL);
+    Civic__Volunteers__V1__CancelSignupRequest cs = CIVIC__VOLUNTEERS__V1__CANCEL_SIGNUP_REQUEST__INIT;
+    cs.id = s1;
+    assert_ok(vt_call(ch, NULL, NULL, VT "CancelSignup", &cs.base, &civic__volunteers__v1__cancel_signup_response__descriptor,
+                      &r, NULL, &st));
+    Civic__Volunteers__V1__CancelSignupResponse *cr = (Civic__Volunteers__V1__CancelSignupResponse *) r;
+    assert_non_null(cr->promoted);
+    assert_int_equal(cr->promoted->id, s2);
+    int64_t promoted = ts_ms(cr->promoted->promote_time);
+    assert_true(promoted >= joined + 20);
+    protobuf_c_message_free_unpacked(r, NULL);
+    refused(ch, s2, joined, "before the sign-up was REGISTERED");
+    refused(ch, s2, promoted - 1, "before the sign-up was REGISTERED");
+    assert_ok(attend(ch, "CheckIn", s2, promoted, &r, &st)); // half an hour early: allowed
+    protobuf_c_message_free_unpacked(r, NULL);
+    assert_code(attend(ch, "CheckOut", s2, promoted - 1, &r, &st), CIVIC_INVALID_ARGUMENT);
+    assert_int_equal(strcmp(st.violations[0].field, "time"), 0);
+    assert_ok(attend(ch, "CheckOut", s2, 0, &r, &st));
+    assert_int_equal(((Civic__Volunteers__V1__CheckOutResponse *) r)->hours->minutes, 0); // left before the start
+    protobuf_c_message_free_unpacked(r, NULL);
+
+    // Not more than an hour before the start.
+    uint64_t later = vt_activity(ch, 41, now + 2 * 3600, now + 3 * 3600, 3);
+    assert_ok(vt_signup(ch, v[3], later, NULL, &su, NULL));
+    uint64_t s3 = su->id;
+    protobuf_c_message_free_unpacked(&su->base, NULL);
+    refused(ch, s3, 0, "more than 1 hour before the activity's start");
+
+    civic_channel_close(ch);
+    assert_int_equal(th_server_term(&s), 0);
+    vt_audit(s.dir);
+    th_server_cleanup(&s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hours_against_brute_force),
+        cmocka_unit_test(test_check_in_bounds),
     };
     return cmocka_run_group_tests_name("civic.volunteers.hours", tests, NULL, NULL);
 }

@@ -1,8 +1,11 @@
 // civic.volunteers.signups: capacity and the FIFO waitlist against a real
 // civic-volunteers — 200 concurrent sign-ups for 30 seats, cancellations
 // promoting the head of the waitlist, FIFO order step by step, a promotion
-// that skips a volunteer it would put in an overlap, and retries with one
-// idempotency key, across kill -9 too. Each test ends with the store audit.
+// that skips a volunteer it would put in an overlap, nobody promoted after
+// the start nor a newcomer let in ahead of the waitlist, and retries with
+// one idempotency key, across kill -9 too. Each test ends with the store
+// audit, which also checks that no seat went to a newcomer ahead of
+// someone still waiting.
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,30 +248,6 @@ test_fifo_sequential(void **state)
 
 // --- a promotion skips an overlap ---
 
-static int
-move_activity(civic_channel *ch, uint64_t id, int64_t start_s, int64_t end_s, civic_status *st)
-{
-    Civic__Volunteers__V1__UpdateActivityRequest req = CIVIC__VOLUNTEERS__V1__UPDATE_ACTIVITY_REQUEST__INIT;
-    Civic__Volunteers__V1__Activity a = CIVIC__VOLUNTEERS__V1__ACTIVITY__INIT;
-    Google__Protobuf__Timestamp s = GOOGLE__PROTOBUF__TIMESTAMP__INIT, e = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    Google__Protobuf__FieldMask m = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    char *paths[] = {"start_time", "end_time"};
-    s.seconds = start_s;
-    e.seconds = end_s;
-    a.id = id;
-    a.start_time = &s;
-    a.end_time = &e;
-    m.paths = paths;
-    m.n_paths = 2;
-    req.activity = &a;
-    req.update_mask = &m;
-    ProtobufCMessage *r;
-    int rc = vt_call(ch, NULL, NULL, VT "UpdateActivity", &req.base,
-                     &civic__volunteers__v1__update_activity_response__descriptor, &r, NULL, st);
-    protobuf_c_message_free_unpacked(r, NULL);
-    return rc;
-}
-
 static void
 test_promotion_skips_overlap(void **state)
 {
@@ -300,7 +279,7 @@ test_promotion_skips_overlap(void **state)
 
     // Q moves onto P's time: w1 is REGISTERED on Q and only waiting on P,
     // so the move is allowed; but w1 can no longer take P's seat.
-    assert_ok(move_activity(ch, q, t0 + 3600, t0 + 3 * 3600, &st));
+    assert_ok(vt_move_activity(ch, q, t0 + 3600, t0 + 3 * 3600, &st));
     // A sign-up for an overlapping activity is refused, naming it.
     uint64_t p2 = vt_activity(ch, 11, t0 + 1800, t0 + 5400, 3);
     assert_code(vt_signup(ch, w2, p2, NULL, &x, &st), CIVIC_FAILED_PRECONDITION);
@@ -324,7 +303,116 @@ test_promotion_skips_overlap(void **state)
     uint64_t z = vt_activity(ch, 11, t0 + 6 * 3600, t0 + 7 * 3600, 2);
     assert_ok(vt_signup(ch, w2, z, NULL, &x, NULL));
     protobuf_c_message_free_unpacked(&x->base, NULL);
-    assert_code(move_activity(ch, z, t0 + 1800, t0 + 5400, &st), CIVIC_FAILED_PRECONDITION);
+    assert_code(vt_move_activity(ch, z, t0 + 1800, t0 + 5400, &st), CIVIC_FAILED_PRECONDITION);
+
+    // w2 gives P's seat up: w1, first in line, is skipped again, and the
+    // seat stays free. A newcomer still does not go ahead of w1: it joins
+    // the tail, and the same call's promotion (w1 skipped) gives it the
+    // seat — as a promotion, not straight away.
+    Civic__Volunteers__V1__Signup **list;
+    size_t n = vt_list_signups(ch, p, &list);
+    uint64_t su_w2_p = 0;
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->volunteer_id == w2)
+            su_w2_p = list[i]->id;
+    vt_signups_free(list, n);
+    cancel_signup(ch, su_w2_p, w2, &promoted);
+    assert_int_equal(promoted, 0);
+    uint64_t late = vt_volunteer(ch, 4, NULL, 11);
+    assert_ok(vt_signup(ch, late, p, NULL, &x, NULL));
+    assert_int_equal(x->state, CIVIC__VOLUNTEERS__V1__SIGNUP_STATE__SIGNUP_STATE_REGISTERED);
+    assert_non_null(x->promote_time);
+    assert_int_equal(x->waitlist_seq > 0, 1);
+    protobuf_c_message_free_unpacked(&x->base, NULL);
+    assert_int_equal(position_of(ch, su_w1, &state_w1), 1);
+    civic_channel_close(ch);
+    assert_int_equal(th_server_term(&s), 0);
+    vt_audit(s.dir);
+    th_server_cleanup(&s);
+}
+
+// --- nobody promoted after the start ---
+
+static int
+signup_state(civic_channel *ch, uint64_t signup)
+{
+    int st;
+    position_of(ch, signup, &st);
+    return st;
+}
+
+static void
+test_nobody_promoted_after_the_start(void **state)
+{
+    th_server s;
+    th_server_start(&s, CIVIC_VOLUNTEERS_BIN, NULL);
+    civic_channel *ch = th_channel(&s);
+    int64_t now = vt_now_s();
+    uint64_t a = vt_volunteer(ch, 1, NULL, 31), b = vt_volunteer(ch, 2, NULL, 31),
+             c = vt_volunteer(ch, 3, NULL, 31);
+    uint64_t act = vt_activity(ch, 31, now + DAY, now + DAY + 3600, 1);
+    Civic__Volunteers__V1__Signup *x;
+    civic_status st;
+    uint64_t su_a, su_b;
+    assert_ok(vt_signup(ch, a, act, NULL, &x, NULL));
+    su_a = x->id;
+    protobuf_c_message_free_unpacked(&x->base, NULL);
+    assert_ok(vt_signup(ch, b, act, NULL, &x, NULL));
+    su_b = x->id;
+    assert_int_equal(x->position, 1);
+    protobuf_c_message_free_unpacked(&x->base, NULL);
+    // The activity starts: moved to have begun ten minutes ago, so the
+    // test needs no waiting and no luck.
+    assert_ok(vt_move_activity(ch, act, now - 600, now + 3600, &st));
+
+    // A gives up the seat after the start: B is not promoted...
+    uint64_t promoted;
+    cancel_signup(ch, su_a, a, &promoted);
+    assert_int_equal(promoted, 0);
+    int st_b;
+    assert_int_equal(position_of(ch, su_b, &st_b), 1);
+    // ...nor by more seats...
+    Civic__Volunteers__V1__UpdateActivityRequest up = CIVIC__VOLUNTEERS__V1__UPDATE_ACTIVITY_REQUEST__INIT;
+    Civic__Volunteers__V1__Activity more = CIVIC__VOLUNTEERS__V1__ACTIVITY__INIT;
+    Google__Protobuf__FieldMask m = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    char *paths[] = {"capacity"};
+    m.paths = paths;
+    m.n_paths = 1;
+    more.id = act;
+    more.capacity = 3;
+    up.activity = &more;
+    up.update_mask = &m;
+    ProtobufCMessage *r;
+    assert_ok(vt_call(ch, NULL, NULL, VT "UpdateActivity", &up.base,
+                      &civic__volunteers__v1__update_activity_response__descriptor, &r, NULL, &st));
+    Civic__Volunteers__V1__UpdateActivityResponse *ur = (Civic__Volunteers__V1__UpdateActivityResponse *) r;
+    assert_int_equal(ur->n_promoted, 0);
+    assert_int_equal(ur->activity->seats_left, 3);
+    assert_int_equal(ur->activity->waitlisted, 1);
+    protobuf_c_message_free_unpacked(r, NULL);
+    assert_int_equal(signup_state(ch, su_b), CIVIC__VOLUNTEERS__V1__SIGNUP_STATE__SIGNUP_STATE_WAITLISTED);
+    // ...and a newcomer does not take a free seat ahead of B: refused,
+    // saying why, and nothing stored.
+    assert_code(vt_signup(ch, c, act, NULL, &x, &st), CIVIC_FAILED_PRECONDITION);
+    if (strstr(st.message, "waitlist") == NULL || strstr(st.message, "closed at the start") == NULL)
+        fail_msg("the refusal should say the waitlist closed at the start: %s", st.message);
+    Civic__Volunteers__V1__Signup **list;
+    size_t n = vt_list_signups(ch, act, &list);
+    assert_int_equal(n, 2);
+    vt_signups_free(list, n);
+    // B, still waiting, cannot check in; the seat stays free.
+    Civic__Volunteers__V1__CheckInRequest ci = CIVIC__VOLUNTEERS__V1__CHECK_IN_REQUEST__INIT;
+    ci.signup_id = su_b;
+    assert_code(vt_call(ch, NULL, NULL, VT "CheckIn", &ci.base, &civic__volunteers__v1__check_in_response__descriptor,
+                        &r, NULL, &st),
+                CIVIC_FAILED_PRECONDITION);
+
+    // Where nobody waits, a started activity with a free seat takes a
+    // newcomer at once.
+    uint64_t open = vt_activity(ch, 31, now - 600, now + 3600, 1);
+    assert_ok(vt_signup(ch, c, open, NULL, &x, NULL));
+    assert_int_equal(x->state, CIVIC__VOLUNTEERS__V1__SIGNUP_STATE__SIGNUP_STATE_REGISTERED);
+    protobuf_c_message_free_unpacked(&x->base, NULL);
     civic_channel_close(ch);
     assert_int_equal(th_server_term(&s), 0);
     vt_audit(s.dir);
@@ -332,6 +420,23 @@ test_promotion_skips_overlap(void **state)
 }
 
 // --- retries with one idempotency key, across kill -9 ---
+
+// signups_of counts a volunteer's sign-ups (every state) and returns the
+// id of the last.
+static size_t
+signups_of(civic_channel *ch, uint64_t volunteer, uint64_t *last)
+{
+    Civic__Volunteers__V1__ListSignupsRequest req = CIVIC__VOLUNTEERS__V1__LIST_SIGNUPS_REQUEST__INIT;
+    req.volunteer_id = volunteer;
+    ProtobufCMessage *r;
+    assert_ok(vt_call(ch, NULL, NULL, VT "ListSignups", &req.base,
+                      &civic__volunteers__v1__list_signups_response__descriptor, &r, NULL, NULL));
+    Civic__Volunteers__V1__ListSignupsResponse *l = (Civic__Volunteers__V1__ListSignupsResponse *) r;
+    size_t n = l->n_signups;
+    *last = n ? l->signups[n - 1]->id : 0;
+    protobuf_c_message_free_unpacked(r, NULL);
+    return n;
+}
 
 static void
 test_idempotent_retries_across_kill9(void **state)
@@ -343,25 +448,35 @@ test_idempotent_retries_across_kill9(void **state)
     int64_t now = vt_now_s();
     uint64_t act = vt_activity(ch, 16, now + DAY, now + DAY + 3600, 1);
     Civic__Volunteers__V1__Signup *x;
-    uint64_t first = 0;
-    for (int i = 0; i < 3; i++) {
-        assert_ok(vt_signup(ch, v, act, "signup-key-1", &x, NULL));
-        if (i == 0)
-            first = x->id;
-        assert_int_equal(x->id, first);
-        protobuf_c_message_free_unpacked(&x->base, NULL);
-    }
-    civic_channel_close(ch);
-    th_server_kill(&s);
-    th_server_restart(&s);
-    ch = th_channel(&s);
+    uint64_t first, last;
     assert_ok(vt_signup(ch, v, act, "signup-key-1", &x, NULL));
-    assert_int_equal(x->id, first);
+    first = x->id;
     protobuf_c_message_free_unpacked(&x->base, NULL);
-    // Without the key the answer is the existing sign-up too.
+    // Cancelled, so that a sign-up made again would be a new one at the
+    // tail: only the key can bring back the first.
+    cancel_signup(ch, first, v, NULL);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) { // the same across a crash and restart
+            civic_channel_close(ch);
+            th_server_kill(&s);
+            th_server_restart(&s);
+            ch = th_channel(&s);
+        }
+        for (int i = 0; i < 2; i++) {
+            assert_ok(vt_signup(ch, v, act, "signup-key-1", &x, NULL));
+            assert_int_equal(x->id, first);
+            protobuf_c_message_free_unpacked(&x->base, NULL);
+        }
+        assert_int_equal(signups_of(ch, v, &last), 1);
+        assert_int_equal(last, first);
+        assert_int_equal(signup_state(ch, first), CIVIC__VOLUNTEERS__V1__SIGNUP_STATE__SIGNUP_STATE_CANCELLED);
+    }
+    // Without the key the same request is a new sign-up, as the rules say:
+    // the retries above were answered by the key, not by the rule.
     assert_ok(vt_signup(ch, v, act, NULL, &x, NULL));
-    assert_int_equal(x->id, first);
+    assert_int_not_equal(x->id, first);
     protobuf_c_message_free_unpacked(&x->base, NULL);
+    assert_int_equal(signups_of(ch, v, &last), 2);
     // The same key for another request of the same caller is refused; for
     // another caller it is another key.
     civic_status st;
@@ -372,7 +487,7 @@ test_idempotent_retries_across_kill9(void **state)
     protobuf_c_message_free_unpacked(&x->base, NULL);
     Civic__Volunteers__V1__Signup **list;
     size_t n = vt_list_signups(ch, act, &list);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     vt_signups_free(list, n);
     civic_channel_close(ch);
     assert_int_equal(th_server_term(&s), 0);
@@ -387,6 +502,7 @@ main(void)
         cmocka_unit_test(test_200_concurrent_for_30_seats),
         cmocka_unit_test(test_fifo_sequential),
         cmocka_unit_test(test_promotion_skips_overlap),
+        cmocka_unit_test(test_nobody_promoted_after_the_start),
         cmocka_unit_test(test_idempotent_retries_across_kill9),
     };
     return cmocka_run_group_tests_name("civic.volunteers.signups", tests, NULL, NULL);

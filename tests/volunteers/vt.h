@@ -41,4 +41,62 @@ void vt_audit(const char *dir);
 // vt_now_s is the wall clock in Unix seconds.
 int64_t vt_now_s(void);
 
+// vt_move_activity gives an activity new times [start, end) (Unix seconds)
+// as admin; returns the status code. An activity that has not started may
+// be moved to a start in the past: that is how the tests make an activity
+// with a waitlist start, without waiting for it.
+int vt_move_activity(civic_channel *ch, uint64_t id, int64_t start_s, int64_t end_s, civic_status *st);
+
+// --- the real `civic` CLI against a real civic-volunteers ---
+
+// A civic-volunteers started with an internal key, so that only identity
+// signed with it counts (as deployed), and the output of the last command.
+typedef struct vt_cli {
+    th_server srv;
+    char dir[256];     // holds the key
+    char key[300];     // the internal key's file
+    char cmd[1024];    // the last command, for failure messages
+    char out[65536];   // stdout of the last command
+    char err[8192];    // stderr of the last command
+} vt_cli;
+
+// vt_cli_start starts the server; vt_cli_stop stops it (SIGTERM, which
+// must exit 0), audits its store and removes its files.
+void vt_cli_start(vt_cli *c);
+void vt_cli_stop(vt_cli *c);
+
+// vt_cli_run runs `civic --addr URL -o json --internal-key-file KEY --as AS
+// ARGS…` (NULL-terminated; as NULL is an admin, "office:admin") and returns
+// its exit status, with what it printed in c->out and c->err. Later global
+// flags in ARGS (-o csv, --idempotency-key K) go before the command.
+int vt_cli_run(vt_cli *c, const char *as, const char *a0, ...) __attribute__((sentinel));
+
+// VT_MUST fails the test, with the CLI's stderr, unless a vt_cli_run
+// exited 0.
+#define VT_MUST(c, rc)                                                                             \
+    do {                                                                                           \
+        int rc_ = (rc);                                                                            \
+        if (rc_ != 0)                                                                              \
+            fail_msg("civic %s: exit %d: %s", (c)->cmd, rc_, (c)->err);                           \
+    } while (0)
+
+// vt_cli_fails checks that the last command exited 1 and that its stderr
+// holds each of the strings (NULL-terminated): a status name, a field, a
+// reason.
+void vt_cli_fails(const vt_cli *c, int rc, const char *s0, ...) __attribute__((sentinel));
+
+// vt_json copies the first value of "name": in json (a number in quotes, a
+// string or an enum name) into buf; "" when absent. Returns buf.
+const char *vt_json(const char *json, const char *name, char *buf, size_t n);
+// vt_json_count counts the values of "name": in json.
+int vt_json_count(const char *json, const char *name);
+// vt_csv copies column name of the first row of a CSV table (header
+// first, as `civic -o csv` prints it; zero values are printed there, not
+// left out) into buf; fails the test when there is no such column.
+const char *vt_csv(const char *csv, const char *name, char *buf, size_t n);
+// vt_rfc3339 formats Unix seconds as RFC 3339 in UTC into buf.
+const char *vt_rfc3339(char *buf, size_t n, int64_t unix_s);
+// vt_as formats a volunteer's signed identity, "ID:volunteer", into buf.
+const char *vt_as(char *buf, size_t n, const char *volunteer_id);
+
 #endif
