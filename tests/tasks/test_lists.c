@@ -16,33 +16,9 @@ static th_server srv;
 static civic_channel *ch;
 static int64_t t0;
 
-typedef struct row {
-    uint64_t id, area, grid, point, unit;
-    int state, category;
-    int64_t deadline; // INT64_MAX: none
-} row;
-
-static row *
-row_of(const tt_problem *p, row *r)
-{
-    r->id = p->id, r->area = p->area_id, r->grid = p->grid_id, r->point = p->point_id;
-    r->unit = p->unit_id, r->state = p->state, r->category = p->category;
-    r->deadline = p->deadline ? p->deadline->seconds * 1000 + p->deadline->nanos / 1000000 : INT64_MAX;
-    return r;
-}
-
-static int
-row_cmp(const void *x, const void *y)
-{
-    const row *a = x, *b = y;
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
-}
-
 // list pages through ListProblems with req's filters, page_size ps; ids out.
 static size_t
-list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
+list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, tt_row *out, size_t max)
 {
     char token[512] = "";
     size_t n = 0;
@@ -57,7 +33,7 @@ list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
         Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
         assert_true(r->n_problems <= (size_t) ps);
         for (size_t i = 0; i < r->n_problems && n < max; i++)
-            row_of(r->problems[i], &out[n++]);
+            tt_row_of(r->problems[i], &out[n++]);
         snprintf(token, sizeof token, "%s", r->next_page_token);
         protobuf_c_message_free_unpacked(resp, NULL);
     } while (token[0]);
@@ -65,7 +41,7 @@ list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
     return n;
 }
 
-static row all[N_PROBLEMS + 100];
+static tt_row all[N_PROBLEMS + 100];
 static size_t n_all;
 
 static void
@@ -75,31 +51,11 @@ load_all(void)
     n_all = list(&req, 1000, all, sizeof all / sizeof all[0]);
 }
 
-typedef struct filter {
-    int state, category, overdue;
-    uint64_t area, grid, point, unit;
-    int64_t as_of;
-} filter;
-
-static int
-matches(const row *r, const filter *f)
-{
-    return (!f->state || r->state == f->state) && (!f->category || r->category == f->category) &&
-           (!f->area || r->area == f->area) && (!f->grid || r->grid == f->grid) &&
-           (!f->point || r->point == f->point) && (!f->unit || r->unit == f->unit) &&
-           (!f->overdue || ((r->state == S(ASSIGNED) || r->state == S(IN_PROGRESS)) &&
-                            r->deadline < f->as_of));
-}
-
 static void
-compare(const filter *f, int ps)
+compare(const tt_filter *f, int ps)
 {
-    static row want[N_PROBLEMS + 100], got[N_PROBLEMS + 100];
-    size_t nw = 0;
-    for (size_t i = 0; i < n_all; i++)
-        if (matches(&all[i], f))
-            want[nw++] = all[i];
-    qsort(want, nw, sizeof *want, row_cmp);
+    static tt_row want[N_PROBLEMS + 100], got[N_PROBLEMS + 100];
+    size_t nw = tt_brute(all, n_all, f, want);
     Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
     Google__Protobuf__Timestamp ts;
     req.state = f->state, req.category = f->category, req.area_id = f->area, req.grid_id = f->grid;
@@ -143,7 +99,7 @@ test_lists_against_brute_force(void **state)
     load_all();
     assert_int_equal(n_all, N_PROBLEMS);
     for (int k = 0; k < 300; k++) {
-        filter f = {0};
+        tt_filter f = {0};
         int which = (int) (random() % 8);
         if (which == 0 || random() % 3 == 0)
             f.area = 1 + 5 * (uint64_t) (random() % 4);
@@ -166,7 +122,7 @@ test_lists_against_brute_force(void **state)
         compare(&f, 1 + (int) (random() % 9));
     }
     // Overdue as of now: none (every deadline was in the future).
-    filter now = {.overdue = 1, .as_of = t0};
+    tt_filter now = {.overdue = 1, .as_of = t0};
     compare(&now, 50);
 }
 
@@ -178,7 +134,7 @@ test_paging_stable_while_writing(void **state)
     // area 6's problems. Every problem of area 1 that existed before and is
     // not written appears exactly once, in order.
     load_all();
-    static row before[N_PROBLEMS + 100], area6[N_PROBLEMS];
+    static tt_row before[N_PROBLEMS + 100], area6[N_PROBLEMS];
     size_t nb = 0, n6 = 0;
     for (size_t i = 0; i < n_all; i++) {
         if (all[i].area == 1)
@@ -189,7 +145,7 @@ test_paging_stable_while_writing(void **state)
     assert_true(nb > 20 && n6 > 3);
     static uint64_t seen[2 * N_PROBLEMS];
     size_t ns = 0, w6 = 0, pages = 0;
-    row last = {.deadline = INT64_MIN};
+    tt_row last = {.deadline = INT64_MIN};
     char token[512] = "";
     do {
         Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
@@ -199,9 +155,9 @@ test_paging_stable_while_writing(void **state)
                           &civic__tasks__v1__list_problems_response__descriptor, &resp, NULL));
         Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
         for (size_t i = 0; i < r->n_problems; i++) {
-            row x;
-            row_of(r->problems[i], &x);
-            assert_true(row_cmp(&last, &x) < 0);
+            tt_row x;
+            tt_row_of(r->problems[i], &x);
+            assert_true(tt_row_cmp(&last, &x) < 0);
             last = x;
             seen[ns++] = x.id;
         }
@@ -230,8 +186,7 @@ test_paging_stable_while_writing(void **state)
 static int
 setup(void **state)
 {
-    const char *args[] = {"--unsafe-no-sync", NULL};
-    th_server_start(&srv, CIVIC_TASKS_BIN, args);
+    tt_server_start(&srv, 0);
     ch = th_channel(&srv);
     return 0;
 }
@@ -240,11 +195,7 @@ static int
 teardown(void **state)
 {
     civic_channel_close(ch);
-    assert_int_equal(th_server_term(&srv), 0);
-    char dir[320];
-    snprintf(dir, sizeof dir, "%s/data", srv.dir);
-    tt_audit(dir);
-    th_server_cleanup(&srv);
+    tt_server_finish(&srv);
     return 0;
 }
 
