@@ -129,58 +129,79 @@ test_lists_against_brute_force(void **state)
 static void
 test_paging_stable_while_writing(void **state)
 {
-    // Area 1's problems, 5 a page, with writes between pages: new reports in
-    // area 1 (no deadline: they sort after every assigned one) and moves of
-    // area 6's problems. Every problem of area 1 that existed before and is
-    // not written appears exactly once, in order.
+    // Area 1's ASSIGNED problems (the running index under area 1), 3 a page,
+    // with writes between pages that shift what an offset would count. After
+    // even pages: two new problems assigned deadlines before the last one
+    // seen (they sort before the cursor) and a seen one reassigned to an
+    // earlier deadline (it moves, still before the cursor): two more ahead of
+    // the cursor. After odd pages: two seen ones started or cancelled (they
+    // leave the list): two fewer. An offset-based pager would see problems
+    // twice after the first kind and skip some after the second. The pages
+    // must be the list as it stood before, exactly: every problem that was
+    // in it (each stays in it until it has been seen) once and in order,
+    // none of the new ones.
     load_all();
-    static tt_row before[N_PROBLEMS + 100], area6[N_PROBLEMS];
-    size_t nb = 0, n6 = 0;
-    for (size_t i = 0; i < n_all; i++) {
-        if (all[i].area == 1)
-            before[nb++] = all[i];
-        if (all[i].area == 6 && all[i].state == S(REPORTED))
-            area6[n6++] = all[i];
-    }
-    assert_true(nb > 20 && n6 > 3);
-    static uint64_t seen[2 * N_PROBLEMS];
-    size_t ns = 0, w6 = 0, pages = 0;
-    tt_row last = {.deadline = INT64_MIN};
+    static tt_row want[N_PROBLEMS + 100];
+    tt_filter f = {.area = 1, .state = S(ASSIGNED)};
+    size_t nw = tt_brute(all, n_all, &f, want);
+    assert_true(nw >= 12);
+    static tt_row seen[N_PROBLEMS + 100];
+    size_t ns = 0, na = 0, pages = 0, gone = 0, moved = 0;
     char token[512] = "";
-    do {
+    for (;;) {
         Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
-        req.area_id = 1, req.page_size = 5, req.page_token = token;
+        req.area_id = 1, req.state = S(ASSIGNED), req.page_size = 3, req.page_token = token;
         ProtobufCMessage *resp;
         assert_ok(tt_call(ch, "viewer-1", "viewer", TT "ListProblems", &req.base,
                           &civic__tasks__v1__list_problems_response__descriptor, &resp, NULL));
         Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
-        for (size_t i = 0; i < r->n_problems; i++) {
-            tt_row x;
-            tt_row_of(r->problems[i], &x);
-            assert_true(tt_row_cmp(&last, &x) < 0);
-            last = x;
-            seen[ns++] = x.id;
-        }
+        for (size_t i = 0; i < r->n_problems && ns < nw + 2 * N_PROBLEMS; i++)
+            tt_row_of(r->problems[i], &seen[ns++]);
         snprintf(token, sizeof token, "%s", r->next_page_token);
         protobuf_c_message_free_unpacked(resp, NULL);
-        // The writes between pages.
-        tt_report(ch, 100 + pages, 1, 4, 1 + (int) (pages % 9));
-        if (w6 < n6)
-            assert_ok(tt_assign(ch, area6[w6++].id, 3, tt_now_ms() + TT_DAY_MS));
-        pages++;
-    } while (token[0]);
-    for (size_t i = 0; i < nb; i++) {
-        int c = 0;
-        for (size_t j = 0; j < ns; j++)
-            c += seen[j] == before[i].id;
-        if (c != 1)
-            fail_msg("problem %llu seen %d times", (unsigned long long) before[i].id, c);
+        if (!token[0] || ns == 0)
+            break;
+        const tt_row *last = &seen[ns - 1];
+        if (pages++ % 2 == 0) {
+            for (int k = 1; k <= 2; k++) {
+                uint64_t id = tt_report(ch, 300 + na, 1, 4, 1 + (int) (na % 9));
+                assert_ok(tt_assign(ch, id, 2, last->deadline - k * 1000));
+                na++;
+            }
+            // The earliest seen one still in the list, to halfway between
+            // now and its deadline, and to unit 4.
+            if (gone < ns) {
+                Google__Protobuf__Timestamp ts;
+                Civic__Tasks__V1__ReassignProblemRequest q = CIVIC__TASKS__V1__REASSIGN_PROBLEM_REQUEST__INIT;
+                int64_t now = tt_now_ms();
+                q.id = seen[gone].id, q.unit_id = 4, q.reason = "换单位";
+                q.deadline = tt_ts(&ts, now + (seen[gone].deadline - now) / 2);
+                ProtobufCMessage *x;
+                assert_ok(tt_call(ch, "insp-1", "inspector", TT "ReassignProblem", &q.base,
+                                  &civic__tasks__v1__reassign_problem_response__descriptor, &x, NULL));
+                protobuf_c_message_free_unpacked(x, NULL);
+                seen[gone].unit = 4; // its unit now, for the start below
+                moved++;
+            }
+        } else {
+            // The two earliest seen ones still in the list leave it.
+            for (int k = 0; k < 2 && gone < ns; k++, gone++) {
+                if (k == 0)
+                    assert_ok(tt_start(ch, seen[gone].id, seen[gone].unit));
+                else
+                    assert_ok(tt_cancel(ch, seen[gone].id));
+            }
+        }
     }
-    for (size_t j = 1; j < ns; j++)
-        for (size_t k = 0; k < j; k++)
-            assert_true(seen[j] != seen[k]);
-    print_message("paged %zu problems of area 1 over %zu pages with %zu writes between them\n", ns,
-                  pages, pages + w6);
+    print_message("paged %zu ASSIGNED problems of area 1 over %zu pages; between them %zu added before the "
+                  "cursor, %zu moved, %zu gone\n", ns, pages + 1, na, moved, gone);
+    assert_true(na >= 4 && gone >= 4);
+    if (ns != nw)
+        fail_msg("the pages hold %zu problems, the list held %zu", ns, nw);
+    for (size_t i = 0; i < nw; i++)
+        if (seen[i].id != want[i].id)
+            fail_msg("item %zu: got problem %llu, want %llu", i, (unsigned long long) seen[i].id,
+                     (unsigned long long) want[i].id);
 }
 
 static int
