@@ -354,12 +354,15 @@ read_all(int fd, char *out, size_t n)
         out[len] = '\0';
 }
 
-int
-th_cli(char *out, size_t n, char *err, size_t errn, const char *const *argv)
+void
+th_cli_start(th_cli_proc *p, const char *const *argv)
 {
     int po[2], pe[2];
     if (pipe(po) != 0 || pipe(pe) != 0)
         fail_msg("pipe: %s", strerror(errno));
+    // Our read ends stay out of every CLI started later.
+    fcntl(po[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pe[0], F_SETFD, FD_CLOEXEC);
     const char *bin = getenv("CIVIC_CLI") ? getenv("CIVIC_CLI") : CIVIC_CLI_BIN;
     pid_t pid = fork();
     if (pid == 0) {
@@ -378,15 +381,33 @@ th_cli(char *out, size_t n, char *err, size_t errn, const char *const *argv)
         execv(bin, (char *const *) (uintptr_t) a);
         _exit(127);
     }
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
     close(po[1]);
     close(pe[1]);
-    // Read stderr fully in a child-free way: stdout first is safe because the
-    // CLI's stderr output is small (it would block only past the pipe size).
-    read_all(po[0], out, n);
-    read_all(pe[0], err, errn);
-    close(po[0]);
-    close(pe[0]);
+    p->pid = pid;
+    p->out = po[0];
+    p->err = pe[0];
+}
+
+int
+th_cli_wait(th_cli_proc *p, char *out, size_t n, char *err, size_t errn)
+{
+    // Read stdout fully, then stderr: safe because the CLI's stderr output
+    // is small (it would block only past the pipe size).
+    read_all(p->out, out, n);
+    read_all(p->err, err, errn);
+    close(p->out);
+    close(p->err);
     int status;
-    waitpid(pid, &status, 0);
+    waitpid(p->pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+th_cli(char *out, size_t n, char *err, size_t errn, const char *const *argv)
+{
+    th_cli_proc p;
+    th_cli_start(&p, argv);
+    return th_cli_wait(&p, out, n, err, errn);
 }

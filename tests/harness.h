@@ -75,6 +75,17 @@ int th_free_port(void);
 // err if not NULL. Returns the exit status.
 int th_cli(char *out, size_t n, char *err, size_t errn, const char *const *argv);
 
+// th_cli_start starts the civic CLI with the given arguments (NULL-
+// terminated) and returns at once, so that several may run side by side.
+// th_cli_wait collects one as th_cli does (stdout into out, stderr into err
+// if not NULL), reaps it and returns its exit status.
+typedef struct th_cli_proc {
+    pid_t pid;
+    int out, err; // the read ends of its stdout and stderr
+} th_cli_proc;
+void th_cli_start(th_cli_proc *p, const char *const *argv);
+int th_cli_wait(th_cli_proc *p, char *out, size_t n, char *err, size_t errn);
+
 // th_skip skips with a reason, or fails under CIVIC_REQUIRE_ALL=1.
 void th_skip(const char *why);
 

@@ -77,7 +77,8 @@ usage(FILE *f)
         fprintf(f, "  %-10s %-9s %s\n", c->resource, c->verb, c->help);
     fprintf(f, "\nFlags name request fields: --name X, --grid-id 3, --location.lat 33.6,\n"
                "--responsible[0].role manager; --set PATH=VALUE does the same. Lists take\n"
-               "--page-size, --page-token and --all. Enum values by short name: --kind farmers-market.\n");
+               "--page-size, --page-token and --all; -o csv exports every page unless\n"
+               "--page-size or --page-token asks for one. Enum values by short name: --kind farmers-market.\n");
 }
 
 static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -345,7 +346,9 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
     if (md == NULL)
         return die_usage("no method %s", c->method);
     ProtobufCMessage *req = civic_msg_new(md->input);
-    int all = 0, rc = 0;
+    // all: follow next_page_token to the end. paged: the caller chose a page
+    // (--page-size or --page-token), so a CSV export is that page alone.
+    int all = 0, paged = 0, rc = 0;
     const char *positional = NULL;
     char err[512], path[300];
     if ((rc = apply_pairs(req, c->defaults)) != 0)
@@ -387,6 +390,7 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
             val = argv[++i];
         }
         resolve(c, flag, path, sizeof path);
+        paged |= strcmp(path, "page_size") == 0 || strcmp(path, "page_token") == 0;
         if (civic_msg_set(req, path, val, err, sizeof err) != 0) {
             fprintf(stderr, "civic: --%s: %s\n", flag, err);
             rc = 2;
@@ -423,6 +427,11 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
         snprintf(idem, sizeof idem, "%s", g.idempotency_key);
     else
         new_key(idem, sizeof idem);
+    // A CSV export is the whole filtered list: every page, one header,
+    // unless the caller asked for a page. A table is for reading and JSON
+    // carries its nextPageToken: both stay one page without --all.
+    if ((c->flags & CMD_LIST) && g.out == OUT_CSV && !paged)
+        all = 1;
     civic_table acc = {0};
     int accumulate = all && g.out != OUT_JSON;
     for (;;) {
@@ -445,7 +454,7 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
         }
         print_reply(resp, &acc, accumulate);
         const char *tok = next_token(resp);
-        if (tok && !all && g.out == OUT_TABLE)
+        if (tok && !all && g.out != OUT_JSON)
             fprintf(stderr, "(more: --page-token %s, or --all)\n", tok);
         if (!all || tok == NULL) {
             protobuf_c_message_free_unpacked(resp, NULL);

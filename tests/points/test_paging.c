@@ -265,7 +265,8 @@ test_coverage_and_other_lists_page(void **state)
 }
 
 // The CLI's --all follows every page; with -o csv it prints one header and
-// exactly the rows of the filtered list.
+// exactly the rows of the filtered list, and -o csv alone does the same (an
+// export is the whole list) unless a page is asked for.
 static void
 test_cli_all_csv(void **state)
 {
@@ -273,7 +274,7 @@ test_cli_all_csv(void **state)
         const char *const *argv;
         uint64_t want[N_MAIN];
         size_t n;
-    } cases[3];
+    } cases[4];
     const char *a = pu_str("%llu", (unsigned long long) area);
     const char *g = pu_str("%llu", (unsigned long long) grids[0]);
     cases[0].argv = (const char *const[]){"-o", "csv", "points", "list", "--area-id", a, "--all", NULL};
@@ -281,15 +282,17 @@ test_cli_all_csv(void **state)
                                           "farmers-market", "--page-size", "7", "--all", NULL};
     cases[2].argv = (const char *const[]){"-o", "csv", "points", "list", "--grid-id", g, "--all",
                                           "--page-size", "1000", NULL};
-    cases[0].n = cases[1].n = cases[2].n = 0;
+    cases[3].argv = (const char *const[]){"-o", "csv", "points", "list", "--area-id", a, NULL};
+    cases[0].n = cases[1].n = cases[2].n = cases[3].n = 0;
     for (int i = 0; i < N_MAIN; i++) {
         cases[0].want[cases[0].n++] = ids[i];
+        cases[3].want[cases[3].n++] = ids[i];
         if (i % 3 == 0)
             cases[1].want[cases[1].n++] = ids[i];
         if (i % 2 == 0)
             cases[2].want[cases[2].n++] = ids[i];
     }
-    for (size_t c = 0; c < 3; c++) {
+    for (size_t c = 0; c < 4; c++) {
         char *out, *err;
         int rc = pu_cli_v(&srv, &out, &err, cases[c].argv);
         if (rc != 0)
@@ -318,6 +321,12 @@ test_cli_all_csv(void **state)
     assert_int_equal(pu_ji(json_array_get(json_object_get(j, "points"), 0), "id"), ids[50]);
     char *out, *err;
     assert_int_equal(PU_CLI(&srv, &out, &err, "points", "list", "--area-id", a), 0);
+    assert_non_null(strstr(err, "--page-token"));
+    // CSV with a page asked for: that page, and stderr says there is more.
+    assert_int_equal(PU_CLI(&srv, &out, &err, "-o", "csv", "points", "list", "--area-id", a, "--page-size", "7"), 0);
+    char ***rows;
+    size_t *nf;
+    assert_int_equal(pu_csv(out, &rows, &nf), 1 + 7);
     assert_non_null(strstr(err, "--page-token"));
 }
 

@@ -1,48 +1,27 @@
-// civic.tasks.cli: a problem's whole life through the real civic CLI against
-// a real civic-tasks, acting as each role with --as PRINCIPAL:ROLE: report,
-// duplicate report, assign, start, submit, reject, submit, verify, history;
-// reassign, extend, duplicate, invalidate, cancel; a unit acting on another
-// unit's problem (PERMISSION_DENIED, nothing changed); bad input naming the
-// field; and `-o csv --all` exporting exactly the filtered list.
+// civic.tasks.cli: the rules through the real civic CLI against a real
+// civic-tasks, acting as each role with --as PRINCIPAL:ROLE. A problem's
+// whole life: report, duplicate report, assign, start, submit, reject,
+// submit, verify, history; reassign, extend, duplicate, invalidate, cancel;
+// a unit acting on another unit's problem (PERMISSION_DENIED, nothing
+// changed); bad input naming the field. Lists against what the test made:
+// `-o csv` exporting exactly the filtered list over more than one page (and
+// one page when one is asked for), overdue as of many instants by area,
+// unit and state. Two verifiers as two CLI processes at once: one wins, the
+// other is told FAILED_PRECONDITION. (civic.tasks.cli_machine drives every
+// state × action through the CLI; civic.tasks.cli_restart idempotency keys
+// and kill -9.)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tasks_th.h"
 
+#define S(x) CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_##x
+
 static th_server srv;
+static tt_cli c = {.srv = &srv};
 
-// cli runs `civic --addr URL ARGS…`, returning the exit status; out and err
-// get stdout and stderr.
-static char out[1 << 18], err[8192];
-
-#define CLI(...) cli((const char *[]){__VA_ARGS__, NULL})
-
-static int
-cli(const char **args)
-{
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = "--addr";
-    argv[n++] = srv.url;
-    for (int i = 0; args[i] != NULL && n < 63; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    return th_cli(out, sizeof out, err, sizeof err, argv);
-}
-
-// json_id finds "id": "N" in the output (the first one).
-static uint64_t
-json_u64(const char *field)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": \"", field);
-    const char *p = strstr(out, pat);
-    if (p == NULL)
-        fail_msg("no %s in: %s", field, out);
-    return strtoull(p + strlen(pat), NULL, 10);
-}
+#define CLI(...) TT_CLI(&c, __VA_ARGS__)
 
 static int
 has(const char *s, const char *needle)
@@ -51,37 +30,20 @@ has(const char *s, const char *needle)
 }
 
 static void
-expect_state(uint64_t id, const char *state)
-{
-    char ids[24];
-    snprintf(ids, sizeof ids, "%llu", (unsigned long long) id);
-    assert_int_equal(CLI("-o", "json", "problems", "get", ids), 0);
-    char want[64];
-    snprintf(want, sizeof want, "\"PROBLEM_STATE_%s\"", state);
-    if (!has(out, want))
-        fail_msg("problem %s is not %s: %s", ids, state, out);
-}
-
-static void
 test_a_problems_life(void **state)
 {
     char deadline[64], later[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&(time_t){now + 3 * 86400}, &tm);
-    strftime(deadline, sizeof deadline, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    gmtime_r(&(time_t){now + 6 * 86400}, &tm);
-    strftime(later, sizeof later, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    (void) now;
+    tt_time(deadline, sizeof deadline, tt_now_ms() + 3 * TT_DAY_MS);
+    tt_time(later, sizeof later, tt_now_ms() + 6 * TT_DAY_MS);
 
     assert_int_equal(CLI("--as", "insp-1:inspector", "-o", "json", "problems", "report", "--point-id", "12",
                          "--area-id", "1", "--grid-id", "4", "--category", "small-ads", "--description",
                          "电线杆上张贴小广告", "--source", "sweep", "--severity", "high", "--photo",
                          "https://oss.example.cn/before/1.jpg", "--photo", "s3://civic/before/2.jpg"),
                      0);
-    uint64_t id = json_u64("id");
-    assert_true(has(out, "PROBLEM_STATE_REPORTED"));
-    assert_true(has(out, "s3://civic/before/2.jpg"));
+    uint64_t id = tt_json_u64(&c, "id");
+    assert_true(has(c.out, "PROBLEM_STATE_REPORTED"));
+    assert_true(has(c.out, "s3://civic/before/2.jpg"));
     char ids[24];
     snprintf(ids, sizeof ids, "%llu", (unsigned long long) id);
 
@@ -90,54 +52,61 @@ test_a_problems_life(void **state)
                          "--area-id", "1", "--grid-id", "4", "--category", "small-ads", "--description",
                          "又见小广告", "--source", "volunteer"),
                      0);
-    assert_int_equal(json_u64("id"), id);
-    assert_true(has(out, "\"duplicate\": true"));
+    assert_int_equal(tt_json_u64(&c, "id"), id);
+    assert_true(has(c.out, "\"duplicate\": true"));
 
     // A unit may not assign; an inspector may.
     assert_int_equal(CLI("--as", "7:unit", "problems", "assign", ids, "--unit-id", "7", "--deadline", deadline), 1);
-    assert_true(has(err, "PERMISSION_DENIED"));
+    assert_true(has(c.err, "PERMISSION_DENIED"));
     assert_int_equal(CLI("--as", "insp-1:inspector", "problems", "assign", ids, "--unit-id", "7", "--deadline",
                          deadline, "--note", "请三日内清理"),
                      0);
-    expect_state(id, "ASSIGNED");
+    tt_expect_state(&c, id, "ASSIGNED");
 
     // Another unit acting on it: PERMISSION_DENIED, nothing changed.
     assert_int_equal(CLI("--as", "8:unit", "problems", "start", ids), 1);
-    assert_true(has(err, "PERMISSION_DENIED"));
-    expect_state(id, "ASSIGNED");
+    assert_true(has(c.err, "PERMISSION_DENIED"));
+    tt_expect_state(&c, id, "ASSIGNED");
     assert_int_equal(CLI("-o", "json", "problems", "get", ids), 0);
-    assert_true(has(out, "\"historyCount\": 2"));
+    assert_true(has(c.out, "\"historyCount\": 2"));
 
     // Submitting before starting: FAILED_PRECONDITION naming the state.
     assert_int_equal(CLI("--as", "7:unit", "problems", "submit", ids, "--note", "done", "--photo",
                          "https://oss.example.cn/after/1.jpg"),
                      1);
-    assert_true(has(err, "FAILED_PRECONDITION") && has(err, "is ASSIGNED"));
+    assert_true(has(c.err, "FAILED_PRECONDITION") && has(c.err, "is ASSIGNED"));
     assert_int_equal(CLI("--as", "7:unit", "problems", "start", ids), 0);
+    // Nor may another unit submit it, with a valid fix and all.
+    assert_int_equal(CLI("--as", "8:unit", "problems", "submit", ids, "--note", "已清理", "--photo",
+                         "https://oss.example.cn/after/1.jpg"),
+                     1);
+    assert_true(has(c.err, "PERMISSION_DENIED") && has(c.err, "not assigned to unit 8"));
+    tt_expect_state(&c, id, "IN_PROGRESS");
+    assert_true(has(c.out, "\"historyCount\": 3"));
     // Bad input names the field: no after-photo, then a bad one.
     assert_int_equal(CLI("--as", "7:unit", "problems", "submit", ids, "--note", "done"), 1);
-    assert_true(has(err, "INVALID_ARGUMENT") && has(err, "after_photos"));
+    assert_true(has(c.err, "INVALID_ARGUMENT") && has(c.err, "after_photos"));
     assert_int_equal(CLI("--as", "7:unit", "problems", "submit", ids, "--note", "done", "--photo", "ftp://x/y"), 1);
-    assert_true(has(err, "after_photos[0]"));
+    assert_true(has(c.err, "after_photos[0]"));
     assert_int_equal(CLI("--as", "7:unit", "problems", "submit", ids, "--note", "已清理", "--photo",
                          "https://oss.example.cn/after/1.jpg"),
                      0);
-    expect_state(id, "SUBMITTED");
+    tt_expect_state(&c, id, "SUBMITTED");
     assert_int_equal(CLI("--as", "insp-2:inspector", "problems", "reject", ids, "--reason", "仍有残留"), 0);
-    expect_state(id, "IN_PROGRESS");
+    tt_expect_state(&c, id, "IN_PROGRESS");
     assert_int_equal(CLI("--as", "7:unit", "problems", "submit", ids, "--note", "已彻底清理", "--photo",
                          "https://oss.example.cn/after/2.jpg"),
                      0);
     assert_int_equal(CLI("--as", "insp-2:inspector", "problems", "verify", ids, "--note", "销号"), 0);
-    expect_state(id, "CLOSED");
-    assert_true(has(out, "\"reworkCount\": 1"));
+    tt_expect_state(&c, id, "CLOSED");
+    assert_true(has(c.out, "\"reworkCount\": 1"));
     assert_int_equal(CLI("--as", "insp-3:inspector", "problems", "verify", ids), 1);
-    assert_true(has(err, "FAILED_PRECONDITION") && has(err, "is CLOSED"));
+    assert_true(has(c.err, "FAILED_PRECONDITION") && has(c.err, "is CLOSED"));
 
     // The history, oldest first, in CSV.
     assert_int_equal(CLI("-o", "csv", "problems", "history", ids, "--all"), 0);
     const char *want[] = {"REPORT,", "ASSIGN,", "START,", "SUBMIT,", "REJECT,", "SUBMIT,", "VERIFY,"};
-    const char *p = strchr(out, '\n');
+    const char *p = strchr(c.out, '\n');
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         assert_non_null(p);
         p++;
@@ -147,40 +116,40 @@ test_a_problems_life(void **state)
             fail_msg("history line %zu: %.60s, want %s", i + 1, p, want[i]);
         p = strchr(p, '\n');
     }
-    assert_true(has(out, "insp-2,inspector"));
-    assert_true(has(out, "7,unit"));
+    assert_true(has(c.out, "insp-2,inspector"));
+    assert_true(has(c.out, "7,unit"));
 
     // Reassign, extend, duplicate, invalidate, cancel.
     assert_int_equal(CLI("--as", "insp-1:inspector", "-o", "json", "problems", "report", "--point-id", "13",
                          "--area-id", "1", "--grid-id", "5", "--category", "clutter", "--description", "楼道杂物",
                          "--source", "patrol"),
                      0);
-    snprintf(ids, sizeof ids, "%llu", (unsigned long long) json_u64("id"));
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long) tt_json_u64(&c, "id"));
     assert_int_equal(CLI("problems", "assign", ids, "--unit-id", "7", "--deadline", deadline), 0);
     assert_int_equal(CLI("problems", "reassign", ids, "--unit-id", "9", "--deadline", deadline), 1);
-    assert_true(has(err, "reason"));
+    assert_true(has(c.err, "reason"));
     assert_int_equal(CLI("problems", "reassign", ids, "--unit-id", "9", "--deadline", deadline, "--reason",
                          "属物业管理"),
                      0);
     assert_int_equal(CLI("problems", "extend", ids, "--deadline", deadline, "--reason", "x"), 1);
-    assert_true(has(err, "later than the current deadline"));
+    assert_true(has(c.err, "later than the current deadline"));
     assert_int_equal(CLI("-o", "json", "problems", "extend", ids, "--deadline", later, "--reason", "需协调"), 0);
-    assert_true(has(out, "\"unitId\": \"9\""));
+    assert_true(has(c.out, "\"unitId\": \"9\""));
     assert_int_equal(CLI("--as", "insp-1:inspector", "problems", "cancel", ids, "--reason", "x"), 1);
-    assert_true(has(err, "PERMISSION_DENIED"));
+    assert_true(has(c.err, "PERMISSION_DENIED"));
     assert_int_equal(CLI("problems", "cancel", ids, "--reason", "点位拆迁"), 0);
-    expect_state(strtoull(ids, NULL, 10), "CANCELLED");
+    tt_expect_state(&c, strtoull(ids, NULL, 10), "CANCELLED");
 
     assert_int_equal(CLI("-o", "json", "problems", "report", "--point-id", "14", "--area-id", "1", "--grid-id",
                          "4", "--category", "garbage", "--description", "垃圾", "--source", "citizen"),
                      0);
-    snprintf(ids, sizeof ids, "%llu", (unsigned long long) json_u64("id"));
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long) tt_json_u64(&c, "id"));
     char orig[24];
     snprintf(orig, sizeof orig, "%llu", (unsigned long long) id);
     assert_int_equal(CLI("problems", "duplicate", ids, "--duplicate-of", orig), 0);
-    expect_state(strtoull(ids, NULL, 10), "DUPLICATE");
+    tt_expect_state(&c, strtoull(ids, NULL, 10), "DUPLICATE");
     assert_int_equal(CLI("problems", "invalidate", ids, "--reason", "x"), 1);
-    assert_true(has(err, "is DUPLICATE"));
+    assert_true(has(c.err, "is DUPLICATE"));
 
     // Fixed on the spot, by an inspector.
     assert_int_equal(CLI("--as", "insp-1:inspector", "-o", "json", "problems", "report", "--point-id", "15",
@@ -188,96 +157,202 @@ test_a_problems_life(void **state)
                          "--source", "patrol", "--fixed-on-spot", "true", "--after-photo",
                          "https://oss.example.cn/after/9.jpg"),
                      0);
-    assert_true(has(out, "PROBLEM_STATE_SUBMITTED"));
-    assert_true(has(out, "\"fixedOnSpot\": true"));
+    assert_true(has(c.out, "PROBLEM_STATE_SUBMITTED"));
+    assert_true(has(c.out, "\"fixedOnSpot\": true"));
 }
 
-// csv_ids reads the id column (the first) of CSV output.
-static size_t
-csv_ids(uint64_t *ids, size_t max)
+// --- lists: CSV exports and overdue, against what the test made ---
+
+// The problems the list tests made, as they made them: the brute force the
+// CLI's lists are checked against. Areas 6 and 11 are theirs alone.
+#define N_MADE 180
+static tt_row made[N_MADE];
+static int64_t t0;
+
+static void
+make_problems(void)
 {
-    size_t n = 0;
-    const char *p = strchr(out, '\n');
-    while (p && p[1] && n < max) {
-        ids[n++] = strtoull(p + 1, NULL, 10);
-        p = strchr(p + 1, '\n');
+    if (t0 != 0)
+        return;
+    civic_channel *ch = th_channel(&srv);
+    srandom(7);
+    t0 = tt_now_ms();
+    // Two in three in area 11; three in four assigned, 1 hour to 10 days out
+    // (by the minute), to units 1-4; one in five of those started, one in
+    // ten submitted (no longer running: never overdue).
+    for (int i = 0; i < N_MADE; i++) {
+        tt_row *m = &made[i];
+        m->area = i % 3 == 2 ? 6 : 11, m->grid = m->area + 3, m->point = 200 + (uint64_t) i;
+        m->category = 1 + i % 9;
+        m->id = tt_report(ch, m->point, m->area, m->grid, m->category);
+        m->state = S(REPORTED), m->deadline = INT64_MAX;
+        if (i % 4 == 0)
+            continue;
+        m->unit = 1 + (uint64_t) (random() % 4);
+        m->deadline = t0 + 3600000 + (int64_t) (random() % (10 * 24 * 60)) * 60000;
+        assert_ok(tt_assign(ch, m->id, m->unit, m->deadline));
+        m->state = S(ASSIGNED);
+        if (i % 5 == 0) {
+            assert_ok(tt_start(ch, m->id, m->unit));
+            m->state = S(IN_PROGRESS);
+        }
+        if (i % 10 == 0) {
+            assert_ok(tt_submit(ch, m->id, m->unit));
+            m->state = S(SUBMITTED);
+        }
     }
+    civic_channel_close(ch);
+}
+
+// brute puts the ids of the made problems f selects into ids, in list order.
+static size_t
+brute(const tt_filter *f, uint64_t *ids)
+{
+    tt_row sel[N_MADE];
+    size_t n = tt_brute(made, N_MADE, f, sel);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = sel[i].id;
     return n;
+}
+
+// expect_ids fails unless the CSV the CLI printed lists exactly want.
+static void
+expect_ids(const char *what, const uint64_t *want, size_t nw)
+{
+    uint64_t got[N_MADE + 1];
+    if (strncmp(c.out, "id,state,", 9) != 0)
+        fail_msg("%s: no CSV header: %.80s", what, c.out);
+    size_t ng = tt_csv_ids(&c, got, N_MADE + 1);
+    if (ng != nw)
+        fail_msg("%s: %zu rows, want %zu", what, ng, nw);
+    for (size_t i = 0; i < nw; i++)
+        if (got[i] != want[i])
+            fail_msg("%s: row %zu is problem %llu, want %llu", what, i + 1, (unsigned long long) got[i],
+                     (unsigned long long) want[i]);
 }
 
 static void
 test_csv_exports_exactly_the_filtered_list(void **state)
 {
+    make_problems();
+    uint64_t want[N_MADE];
+    // Area 11, ASSIGNED: more than the default page of 50. -o csv exports
+    // every page without being asked.
+    size_t nw = brute(&(tt_filter){.area = 11, .state = S(ASSIGNED)}, want);
+    assert_true(nw > 50);
+    assert_int_equal(CLI("--as", "viewer-1:viewer", "-o", "csv", "problems", "list", "--area-id", "11",
+                         "--state", "assigned"),
+                     0);
+    expect_ids("area 11 assigned", want, nw);
+    assert_false(has(c.err, "more"));
+    // An explicit page: that page alone, and stderr says there is more.
+    assert_int_equal(CLI("-o", "csv", "problems", "list", "--area-id", "11", "--state", "assigned", "--page-size",
+                         "7"),
+                     0);
+    expect_ids("area 11 assigned, --page-size 7", want, 7);
+    assert_true(has(c.err, "(more: --page-token "));
+    assert_int_equal(CLI("-o", "csv", "problems", "list", "--area-id", "11", "--state", "assigned", "--page-size",
+                         "7", "--all"),
+                     0);
+    expect_ids("area 11 assigned, --page-size 7 --all", want, nw);
+    // Every state of area 6; unassigned ones (no deadline) last.
+    nw = brute(&(tt_filter){.area = 6}, want);
+    assert_int_equal(CLI("-o", "csv", "problems", "list", "--area-id", "6"), 0);
+    expect_ids("area 6", want, nw);
+    // A table stays one page, and says how to go on.
+    assert_int_equal(CLI("problems", "list", "--area-id", "11"), 0);
+    assert_true(has(c.err, "(more: --page-token "));
+}
+
+static void
+test_overdue_against_brute_force(void **state)
+{
+    make_problems();
+    uint64_t want[N_MADE];
+    // As of now: none of them (every deadline was in the future).
+    assert_int_equal(CLI("-o", "csv", "problems", "list", "--overdue", "true", "--area-id", "11"), 0);
+    expect_ids("overdue now", want, 0);
+    // As of instants up to 11 days out (whole seconds, as the CLI writes
+    // them), by area, unit and state, every page or pages of 3.
+    int checked = 0;
+    for (int k = 0; k < 12; k++) {
+        int64_t as_of = (t0 / 1000 + (int64_t) (random() % (11 * 24 * 3600))) * 1000;
+        uint64_t area = k % 2 ? 6 : 11, unit = k % 3 == 2 ? 1 + (uint64_t) (random() % 4) : 0;
+        int st = k % 4 == 3 ? S(IN_PROGRESS) : 0;
+        char at[40], a[8], u[8];
+        tt_time(at, sizeof at, as_of);
+        snprintf(a, sizeof a, "%llu", (unsigned long long) area);
+        snprintf(u, sizeof u, "%llu", (unsigned long long) unit);
+        const char *argv[24] = {"-o", "csv", "problems", "list", "--overdue", "true", "--as-of", at, "--area-id", a};
+        int n = 10;
+        if (unit)
+            argv[n++] = "--unit-id", argv[n++] = u;
+        if (st)
+            argv[n++] = "--state", argv[n++] = "in-progress";
+        if (k % 2)
+            argv[n++] = "--page-size", argv[n++] = "3", argv[n++] = "--all";
+        argv[n] = NULL;
+        tt_filter f = {.area = area, .state = st, .unit = unit, .overdue = 1, .as_of = as_of};
+        size_t nw = brute(&f, want);
+        assert_int_equal(tt_cli_run(&c, argv), 0);
+        char what[128];
+        snprintf(what, sizeof what, "overdue as of %s, area %s, unit %s, state %d", at, a, u, st);
+        expect_ids(what, want, nw);
+        checked += (int) nw;
+    }
+    assert_true(checked > 20);
+}
+
+// --- two verifiers, two CLI processes ---
+
+static void
+test_two_verifiers_one_wins(void **state)
+{
     civic_channel *ch = th_channel(&srv);
-    for (int i = 0; i < 40; i++) {
-        uint64_t area = i % 2 ? 6 : 11;
-        uint64_t id = tt_report(ch, 200 + (uint64_t) i, area, area + 3, 1 + i % 9);
-        if (i % 3)
-            assert_ok(tt_assign(ch, id, 1 + (uint64_t) (i % 4), tt_now_ms() + (i + 1) * 3600000LL));
+    for (int round = 0; round < 5; round++) {
+        uint64_t id = tt_fixture(ch, TT_F_SUBMITTED, 900 + (uint64_t) round, 0);
+        char ids[24], out[2][4096], err[2][4096];
+        snprintf(ids, sizeof ids, "%llu", (unsigned long long) id);
+        const char *who[2] = {"insp-a:inspector", "insp-b:inspector"};
+        th_cli_proc p[2];
+        for (int i = 0; i < 2; i++) {
+            const char *argv[16];
+            th_cli_start(&p[i], tt_cli_argv(&srv, argv, 16,
+                                            (const char *const[]){"--as", who[i], "problems", "verify", ids, NULL}));
+        }
+        int rc[2];
+        for (int i = 0; i < 2; i++)
+            rc[i] = th_cli_wait(&p[i], out[i], sizeof out[i], err[i], sizeof err[i]);
+        if ((rc[0] == 0) + (rc[1] == 0) != 1)
+            fail_msg("round %d: exits %d and %d: %s / %s", round, rc[0], rc[1], err[0], err[1]);
+        int loser = rc[0] == 0;
+        assert_int_equal(rc[loser], 1);
+        assert_true(has(err[loser], "FAILED_PRECONDITION") && has(err[loser], "is CLOSED"));
+        tt_expect_state(&c, id, "CLOSED");
+        // One VERIFY in the history, by the winner.
+        assert_int_equal(CLI("-o", "csv", "problems", "history", ids), 0);
+        int verifies = 0;
+        for (const char *q = c.out; (q = strstr(q, ",VERIFY,")) != NULL; q++)
+            verifies++;
+        assert_int_equal(verifies, 1);
+        char winner[32];
+        snprintf(winner, sizeof winner, "%.*s", (int) strcspn(who[!loser], ":"), who[!loser]);
+        assert_true(has(c.out, winner));
     }
-    // Area 11, ASSIGNED: through the client, then the CLI's CSV over pages of 3.
-    uint64_t want[64], got[64];
-    size_t nw = 0;
-    char token[256] = "";
-    do {
-        Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
-        req.area_id = 11, req.state = CIVIC__TASKS__V1__PROBLEM_STATE__PROBLEM_STATE_ASSIGNED;
-        req.page_size = 1000, req.page_token = token;
-        ProtobufCMessage *resp;
-        assert_ok(tt_call(ch, "viewer-1", "viewer", TT "ListProblems", &req.base,
-                          &civic__tasks__v1__list_problems_response__descriptor, &resp, NULL));
-        Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
-        for (size_t i = 0; i < r->n_problems; i++)
-            want[nw++] = r->problems[i]->id;
-        snprintf(token, sizeof token, "%s", r->next_page_token);
-        protobuf_c_message_free_unpacked(resp, NULL);
-    } while (token[0]);
     civic_channel_close(ch);
-    assert_int_equal(nw, 13);
-    assert_int_equal(CLI("--as", "viewer-1:viewer", "-o", "csv", "problems", "list", "--area-id", "11", "--state",
-                         "assigned", "--page-size", "3", "--all"),
-                     0);
-    assert_true(strncmp(out, "id,state,", 9) == 0);
-    size_t ng = csv_ids(got, 64);
-    assert_int_equal(ng, nw);
-    for (size_t i = 0; i < nw; i++)
-        assert_int_equal(got[i], want[i]);
-    // Overdue as of a day and a half from now: assigned ones due before it.
-    assert_int_equal(CLI("-o", "csv", "problems", "list", "--overdue", "true", "--as-of",
-                         "now", "--all"),
-                     0);
-    assert_int_equal(csv_ids(got, 64), 0);
-    char as_of[32];
-    snprintf(as_of, sizeof as_of, "%lld", (long long) (time(NULL) + 36 * 3600));
-    assert_int_equal(CLI("-o", "csv", "problems", "list", "--overdue", "true", "--as-of", as_of, "--area-id",
-                         "6", "--page-size", "2", "--all"),
-                     0);
-    ng = csv_ids(got, 64);
-    assert_true(ng > 0);
-    for (size_t i = 0; i < ng; i++) {
-        char id[24];
-        snprintf(id, sizeof id, "%llu", (unsigned long long) got[i]);
-        assert_int_equal(CLI("-o", "json", "problems", "get", id), 0);
-        assert_true(has(out, "\"areaId\": \"6\"") && has(out, "PROBLEM_STATE_ASSIGNED"));
-    }
 }
 
 static int
 setup(void **state)
 {
-    const char *args[] = {"--unsafe-no-sync", NULL};
-    th_server_start(&srv, CIVIC_TASKS_BIN, args);
+    tt_server_start(&srv, 0);
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    assert_int_equal(th_server_term(&srv), 0);
-    char dir[320];
-    snprintf(dir, sizeof dir, "%s/data", srv.dir);
-    tt_audit(dir);
-    th_server_cleanup(&srv);
+    tt_server_finish(&srv);
     return 0;
 }
 
@@ -287,6 +362,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_problems_life),
         cmocka_unit_test(test_csv_exports_exactly_the_filtered_list),
+        cmocka_unit_test(test_overdue_against_brute_force),
+        cmocka_unit_test(test_two_verifiers_one_wins),
     };
     return cmocka_run_group_tests_name("civic.tasks.cli", tests, setup, teardown);
 }

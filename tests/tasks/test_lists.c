@@ -16,33 +16,9 @@ static th_server srv;
 static civic_channel *ch;
 static int64_t t0;
 
-typedef struct row {
-    uint64_t id, area, grid, point, unit;
-    int state, category;
-    int64_t deadline; // INT64_MAX: none
-} row;
-
-static row *
-row_of(const tt_problem *p, row *r)
-{
-    r->id = p->id, r->area = p->area_id, r->grid = p->grid_id, r->point = p->point_id;
-    r->unit = p->unit_id, r->state = p->state, r->category = p->category;
-    r->deadline = p->deadline ? p->deadline->seconds * 1000 + p->deadline->nanos / 1000000 : INT64_MAX;
-    return r;
-}
-
-static int
-row_cmp(const void *x, const void *y)
-{
-    const row *a = x, *b = y;
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
-}
-
 // list pages through ListProblems with req's filters, page_size ps; ids out.
 static size_t
-list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
+list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, tt_row *out, size_t max)
 {
     char token[512] = "";
     size_t n = 0;
@@ -57,7 +33,7 @@ list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
         Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
         assert_true(r->n_problems <= (size_t) ps);
         for (size_t i = 0; i < r->n_problems && n < max; i++)
-            row_of(r->problems[i], &out[n++]);
+            tt_row_of(r->problems[i], &out[n++]);
         snprintf(token, sizeof token, "%s", r->next_page_token);
         protobuf_c_message_free_unpacked(resp, NULL);
     } while (token[0]);
@@ -65,7 +41,7 @@ list(Civic__Tasks__V1__ListProblemsRequest *req, int ps, row *out, size_t max)
     return n;
 }
 
-static row all[N_PROBLEMS + 100];
+static tt_row all[N_PROBLEMS + 100];
 static size_t n_all;
 
 static void
@@ -75,31 +51,11 @@ load_all(void)
     n_all = list(&req, 1000, all, sizeof all / sizeof all[0]);
 }
 
-typedef struct filter {
-    int state, category, overdue;
-    uint64_t area, grid, point, unit;
-    int64_t as_of;
-} filter;
-
-static int
-matches(const row *r, const filter *f)
-{
-    return (!f->state || r->state == f->state) && (!f->category || r->category == f->category) &&
-           (!f->area || r->area == f->area) && (!f->grid || r->grid == f->grid) &&
-           (!f->point || r->point == f->point) && (!f->unit || r->unit == f->unit) &&
-           (!f->overdue || ((r->state == S(ASSIGNED) || r->state == S(IN_PROGRESS)) &&
-                            r->deadline < f->as_of));
-}
-
 static void
-compare(const filter *f, int ps)
+compare(const tt_filter *f, int ps)
 {
-    static row want[N_PROBLEMS + 100], got[N_PROBLEMS + 100];
-    size_t nw = 0;
-    for (size_t i = 0; i < n_all; i++)
-        if (matches(&all[i], f))
-            want[nw++] = all[i];
-    qsort(want, nw, sizeof *want, row_cmp);
+    static tt_row want[N_PROBLEMS + 100], got[N_PROBLEMS + 100];
+    size_t nw = tt_brute(all, n_all, f, want);
     Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
     Google__Protobuf__Timestamp ts;
     req.state = f->state, req.category = f->category, req.area_id = f->area, req.grid_id = f->grid;
@@ -143,7 +99,7 @@ test_lists_against_brute_force(void **state)
     load_all();
     assert_int_equal(n_all, N_PROBLEMS);
     for (int k = 0; k < 300; k++) {
-        filter f = {0};
+        tt_filter f = {0};
         int which = (int) (random() % 8);
         if (which == 0 || random() % 3 == 0)
             f.area = 1 + 5 * (uint64_t) (random() % 4);
@@ -166,72 +122,92 @@ test_lists_against_brute_force(void **state)
         compare(&f, 1 + (int) (random() % 9));
     }
     // Overdue as of now: none (every deadline was in the future).
-    filter now = {.overdue = 1, .as_of = t0};
+    tt_filter now = {.overdue = 1, .as_of = t0};
     compare(&now, 50);
 }
 
 static void
 test_paging_stable_while_writing(void **state)
 {
-    // Area 1's problems, 5 a page, with writes between pages: new reports in
-    // area 1 (no deadline: they sort after every assigned one) and moves of
-    // area 6's problems. Every problem of area 1 that existed before and is
-    // not written appears exactly once, in order.
+    // Area 1's ASSIGNED problems (the running index under area 1), 3 a page,
+    // with writes between pages that shift what an offset would count. After
+    // even pages: two new problems assigned deadlines before the last one
+    // seen (they sort before the cursor) and a seen one reassigned to an
+    // earlier deadline (it moves, still before the cursor): two more ahead of
+    // the cursor. After odd pages: two seen ones started or cancelled (they
+    // leave the list): two fewer. An offset-based pager would see problems
+    // twice after the first kind and skip some after the second. The pages
+    // must be the list as it stood before, exactly: every problem that was
+    // in it (each stays in it until it has been seen) once and in order,
+    // none of the new ones.
     load_all();
-    static row before[N_PROBLEMS + 100], area6[N_PROBLEMS];
-    size_t nb = 0, n6 = 0;
-    for (size_t i = 0; i < n_all; i++) {
-        if (all[i].area == 1)
-            before[nb++] = all[i];
-        if (all[i].area == 6 && all[i].state == S(REPORTED))
-            area6[n6++] = all[i];
-    }
-    assert_true(nb > 20 && n6 > 3);
-    static uint64_t seen[2 * N_PROBLEMS];
-    size_t ns = 0, w6 = 0, pages = 0;
-    row last = {.deadline = INT64_MIN};
+    static tt_row want[N_PROBLEMS + 100];
+    tt_filter f = {.area = 1, .state = S(ASSIGNED)};
+    size_t nw = tt_brute(all, n_all, &f, want);
+    assert_true(nw >= 12);
+    static tt_row seen[N_PROBLEMS + 100];
+    size_t ns = 0, na = 0, pages = 0, gone = 0, moved = 0;
     char token[512] = "";
-    do {
+    for (;;) {
         Civic__Tasks__V1__ListProblemsRequest req = CIVIC__TASKS__V1__LIST_PROBLEMS_REQUEST__INIT;
-        req.area_id = 1, req.page_size = 5, req.page_token = token;
+        req.area_id = 1, req.state = S(ASSIGNED), req.page_size = 3, req.page_token = token;
         ProtobufCMessage *resp;
         assert_ok(tt_call(ch, "viewer-1", "viewer", TT "ListProblems", &req.base,
                           &civic__tasks__v1__list_problems_response__descriptor, &resp, NULL));
         Civic__Tasks__V1__ListProblemsResponse *r = (Civic__Tasks__V1__ListProblemsResponse *) resp;
-        for (size_t i = 0; i < r->n_problems; i++) {
-            row x;
-            row_of(r->problems[i], &x);
-            assert_true(row_cmp(&last, &x) < 0);
-            last = x;
-            seen[ns++] = x.id;
-        }
+        for (size_t i = 0; i < r->n_problems && ns < nw + 2 * N_PROBLEMS; i++)
+            tt_row_of(r->problems[i], &seen[ns++]);
         snprintf(token, sizeof token, "%s", r->next_page_token);
         protobuf_c_message_free_unpacked(resp, NULL);
-        // The writes between pages.
-        tt_report(ch, 100 + pages, 1, 4, 1 + (int) (pages % 9));
-        if (w6 < n6)
-            assert_ok(tt_assign(ch, area6[w6++].id, 3, tt_now_ms() + TT_DAY_MS));
-        pages++;
-    } while (token[0]);
-    for (size_t i = 0; i < nb; i++) {
-        int c = 0;
-        for (size_t j = 0; j < ns; j++)
-            c += seen[j] == before[i].id;
-        if (c != 1)
-            fail_msg("problem %llu seen %d times", (unsigned long long) before[i].id, c);
+        if (!token[0] || ns == 0)
+            break;
+        const tt_row *last = &seen[ns - 1];
+        if (pages++ % 2 == 0) {
+            for (int k = 1; k <= 2; k++) {
+                uint64_t id = tt_report(ch, 300 + na, 1, 4, 1 + (int) (na % 9));
+                assert_ok(tt_assign(ch, id, 2, last->deadline - k * 1000));
+                na++;
+            }
+            // The earliest seen one still in the list, to halfway between
+            // now and its deadline, and to unit 4.
+            if (gone < ns) {
+                Google__Protobuf__Timestamp ts;
+                Civic__Tasks__V1__ReassignProblemRequest q = CIVIC__TASKS__V1__REASSIGN_PROBLEM_REQUEST__INIT;
+                int64_t now = tt_now_ms();
+                q.id = seen[gone].id, q.unit_id = 4, q.reason = "换单位";
+                q.deadline = tt_ts(&ts, now + (seen[gone].deadline - now) / 2);
+                ProtobufCMessage *x;
+                assert_ok(tt_call(ch, "insp-1", "inspector", TT "ReassignProblem", &q.base,
+                                  &civic__tasks__v1__reassign_problem_response__descriptor, &x, NULL));
+                protobuf_c_message_free_unpacked(x, NULL);
+                seen[gone].unit = 4; // its unit now, for the start below
+                moved++;
+            }
+        } else {
+            // The two earliest seen ones still in the list leave it.
+            for (int k = 0; k < 2 && gone < ns; k++, gone++) {
+                if (k == 0)
+                    assert_ok(tt_start(ch, seen[gone].id, seen[gone].unit));
+                else
+                    assert_ok(tt_cancel(ch, seen[gone].id));
+            }
+        }
     }
-    for (size_t j = 1; j < ns; j++)
-        for (size_t k = 0; k < j; k++)
-            assert_true(seen[j] != seen[k]);
-    print_message("paged %zu problems of area 1 over %zu pages with %zu writes between them\n", ns,
-                  pages, pages + w6);
+    print_message("paged %zu ASSIGNED problems of area 1 over %zu pages; between them %zu added before the "
+                  "cursor, %zu moved, %zu gone\n", ns, pages + 1, na, moved, gone);
+    assert_true(na >= 4 && gone >= 4);
+    if (ns != nw)
+        fail_msg("the pages hold %zu problems, the list held %zu", ns, nw);
+    for (size_t i = 0; i < nw; i++)
+        if (seen[i].id != want[i].id)
+            fail_msg("item %zu: got problem %llu, want %llu", i, (unsigned long long) seen[i].id,
+                     (unsigned long long) want[i].id);
 }
 
 static int
 setup(void **state)
 {
-    const char *args[] = {"--unsafe-no-sync", NULL};
-    th_server_start(&srv, CIVIC_TASKS_BIN, args);
+    tt_server_start(&srv, 0);
     ch = th_channel(&srv);
     return 0;
 }
@@ -240,11 +216,7 @@ static int
 teardown(void **state)
 {
     civic_channel_close(ch);
-    assert_int_equal(th_server_term(&srv), 0);
-    char dir[320];
-    snprintf(dir, sizeof dir, "%s/data", srv.dir);
-    tt_audit(dir);
-    th_server_cleanup(&srv);
+    tt_server_finish(&srv);
     return 0;
 }
 

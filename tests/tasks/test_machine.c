@@ -1,7 +1,7 @@
 // civic.tasks.machine: the state machine against a real civic-tasks, table
 // driven over every (state, action, role): each call is allowed or refused
-// with the code the domain's table gives (restated here, independently of
-// the service's own table), a refusal changes nothing, and an allowed move
+// with the code the domain's table gives (restated in tasks_th.c,
+// independently of the service's own table), a refusal changes nothing, and an allowed move
 // lands in the right state with one more history entry. Then: two verifiers
 // closing the same problem at once, duplicates and recurrences, bad input,
 // and one event per transition.
@@ -20,204 +20,73 @@ static civic_channel *ch;
 static uint64_t next_point = 1000;
 static uint64_t anchor; // an open problem duplicates are marked against
 
-// --- the roles ---
-
-enum { R_ADMIN, R_INSPECTOR, R_UNIT_OWN, R_UNIT_OTHER, R_VOLUNTEER, R_VIEWER, N_ROLES };
-static const char *const role_principal[N_ROLES] = {"admin-1", "insp-2", "7", "8", "vol-1", "viewer-1"};
-static const char *const role_name[N_ROLES] = {"admin", "inspector", "unit", "unit", "volunteer", "viewer"};
-#define OWN_UNIT 7
-#define B(r) (1u << (r))
-#define STAFF (B(R_ADMIN) | B(R_INSPECTOR))
-#define UNITS (B(R_UNIT_OWN) | B(R_UNIT_OTHER))
-
-// --- the fixtures: one problem in each state ---
-
-enum { F_REPORTED, F_ASSIGNED, F_IN_PROGRESS, F_SUBMITTED, F_SUBMITTED_NO_UNIT, F_CLOSED,
-       F_DUPLICATE, F_INVALID, F_CANCELLED, N_FIXTURES };
-static const char *const fixture_name[N_FIXTURES] = {
-    "REPORTED", "ASSIGNED", "IN_PROGRESS", "SUBMITTED", "SUBMITTED(fixed on the spot)",
-    "CLOSED", "DUPLICATE", "INVALID", "CANCELLED"};
-
-static int
-reason_call(const char *method, uint64_t id, const char *principal, const char *role,
-            const ProtobufCMessageDescriptor *in, const ProtobufCMessageDescriptor *out,
-            const char *reason_field)
-{
-    ProtobufCMessage *req = malloc(in->sizeof_message);
-    in->message_init(req);
-    // Every request here is {uint64 id = 1; string reason-or-note = 2}.
-    const ProtobufCFieldDescriptor *fid = protobuf_c_message_descriptor_get_field_by_name(in, "id");
-    const ProtobufCFieldDescriptor *fr = protobuf_c_message_descriptor_get_field_by_name(in, reason_field);
-    *(uint64_t *) (void *) ((char *) req + fid->offset) = id;
-    *(const char **) (void *) ((char *) req + fr->offset) = "测试原因";
-    ProtobufCMessage *resp;
-    char m[128];
-    snprintf(m, sizeof m, TT "%s", method);
-    int rc = tt_call(ch, principal, role, m, req, out, &resp, NULL);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    free(req);
-    return rc;
-}
-
-static uint64_t
-report_fixed(const char *principal, const char *role, int *code)
-{
-    char *after[] = {"s3://civic-test/after/1.jpg"};
-    Civic__Tasks__V1__ReportProblemRequest r = CIVIC__TASKS__V1__REPORT_PROBLEM_REQUEST__INIT;
-    r.point_id = ++next_point;
-    r.area_id = 1;
-    r.grid_id = 4;
-    r.category = CAT_CLUTTER;
-    r.description = "楼道杂物，已当场清理";
-    r.source = CIVIC__TASKS__V1__PROBLEM_SOURCE__PROBLEM_SOURCE_PATROL;
-    r.fixed_on_spot = 1;
-    r.after_photos = after;
-    r.n_after_photos = 1;
-    ProtobufCMessage *resp;
-    *code = tt_call(ch, principal, role, TT "ReportProblem", &r.base,
-                    &civic__tasks__v1__report_problem_response__descriptor, &resp, NULL);
-    uint64_t id = *code ? 0 : ((Civic__Tasks__V1__ReportProblemResponse *) resp)->problem->id;
-    if (*code == 0)
-        assert_int_equal(((Civic__Tasks__V1__ReportProblemResponse *) resp)->problem->state, S(SUBMITTED));
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return id;
-}
-
+// make_fixture makes a problem in fixture f's state at a new point.
 static uint64_t
 make_fixture(int f)
 {
-    int64_t due = tt_now_ms() + TT_DAY_MS;
-    if (f == F_SUBMITTED_NO_UNIT) {
-        int code;
-        uint64_t id = report_fixed("admin-1", "admin", &code);
-        assert_ok(code);
-        return id;
-    }
-    uint64_t id = tt_report(ch, ++next_point, 1, 4, CAT_CLUTTER);
-    if (f == F_REPORTED)
-        return id;
-    assert_ok(tt_assign(ch, id, OWN_UNIT, due));
-    if (f == F_DUPLICATE) {
-        Civic__Tasks__V1__MarkProblemDuplicateRequest r = CIVIC__TASKS__V1__MARK_PROBLEM_DUPLICATE_REQUEST__INIT;
-        r.id = id;
-        r.duplicate_of = anchor;
-        ProtobufCMessage *resp;
-        assert_ok(tt_call(ch, "insp-1", "inspector", TT "MarkProblemDuplicate", &r.base,
-                          &civic__tasks__v1__mark_problem_duplicate_response__descriptor, &resp, NULL));
-        protobuf_c_message_free_unpacked(resp, NULL);
-        return id;
-    }
-    if (f == F_INVALID) {
-        assert_ok(reason_call("MarkProblemInvalid", id, "insp-1", "inspector",
-                              &civic__tasks__v1__mark_problem_invalid_request__descriptor,
-                              &civic__tasks__v1__mark_problem_invalid_response__descriptor, "reason"));
-        return id;
-    }
-    if (f == F_CANCELLED) {
-        assert_ok(reason_call("CancelProblem", id, "admin-1", "admin",
-                              &civic__tasks__v1__cancel_problem_request__descriptor,
-                              &civic__tasks__v1__cancel_problem_response__descriptor, "reason"));
-        return id;
-    }
-    if (f == F_ASSIGNED)
-        return id;
-    assert_ok(tt_start(ch, id, OWN_UNIT));
-    if (f == F_IN_PROGRESS)
-        return id;
-    assert_ok(tt_submit(ch, id, OWN_UNIT));
-    if (f == F_SUBMITTED)
-        return id;
-    assert_ok(tt_verify(ch, id, "insp-1", NULL));
-    return id;
+    return tt_fixture(ch, f, ++next_point, anchor);
 }
-
-// --- the actions, and the domain's table restated ---
-
-enum { A_ASSIGN, A_REASSIGN, A_EXTEND, A_START, A_SUBMIT, A_VERIFY, A_REJECT, A_DUPLICATE,
-       A_INVALID, A_CANCEL, N_ACTIONS };
-
-#define FS(x) (1u << S(x))
-#define OPEN_STATES (FS(REPORTED) | FS(ASSIGNED) | FS(IN_PROGRESS) | FS(SUBMITTED))
-
-static const struct {
-    const char *name;
-    int action; // the history entry's ProblemAction
-    unsigned roles, from;
-    int to; // 0: unchanged; -1: REJECT's choice
-    int assigned_unit;
-} table[N_ACTIONS] = {
-    {"assign", 3, STAFF, FS(REPORTED), S(ASSIGNED), 0},
-    {"reassign", 4, STAFF, FS(ASSIGNED) | FS(IN_PROGRESS), S(ASSIGNED), 0},
-    {"extend", 5, STAFF, FS(ASSIGNED) | FS(IN_PROGRESS), 0, 0},
-    {"start", 6, UNITS, FS(ASSIGNED), S(IN_PROGRESS), 1},
-    {"submit", 7, UNITS, FS(IN_PROGRESS), S(SUBMITTED), 1},
-    {"verify", 8, STAFF, FS(SUBMITTED), S(CLOSED), 0},
-    {"reject", 9, STAFF, FS(SUBMITTED), -1, 0},
-    {"duplicate", 10, STAFF, FS(REPORTED) | FS(ASSIGNED), S(DUPLICATE), 0},
-    {"invalid", 11, STAFF, FS(REPORTED) | FS(ASSIGNED), S(INVALID), 0},
-    {"cancel", 12, B(R_ADMIN), OPEN_STATES, S(CANCELLED), 0},
-};
 
 static int
 act(int a, uint64_t id, int role, civic_status *st)
 {
-    const char *p = role_principal[role], *r = role_name[role];
+    const char *p = tt_role_principal[role], *r = tt_role_name[role];
     Google__Protobuf__Timestamp ts;
     char *photos[] = {"https://oss.example.cn/after/2.jpg"};
     ProtobufCMessage *resp = NULL;
     int rc;
     switch (a) {
-    case A_ASSIGN: {
+    case TT_A_ASSIGN: {
         Civic__Tasks__V1__AssignProblemRequest q = CIVIC__TASKS__V1__ASSIGN_PROBLEM_REQUEST__INIT;
-        q.id = id, q.unit_id = OWN_UNIT, q.deadline = tt_ts(&ts, tt_now_ms() + 2 * TT_DAY_MS);
+        q.id = id, q.unit_id = TT_OWN_UNIT, q.deadline = tt_ts(&ts, tt_now_ms() + 2 * TT_DAY_MS);
         rc = tt_call(ch, p, r, TT "AssignProblem", &q.base, &civic__tasks__v1__assign_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_REASSIGN: {
+    case TT_A_REASSIGN: {
         Civic__Tasks__V1__ReassignProblemRequest q = CIVIC__TASKS__V1__REASSIGN_PROBLEM_REQUEST__INIT;
         q.id = id, q.unit_id = 9, q.deadline = tt_ts(&ts, tt_now_ms() + 3 * TT_DAY_MS), q.reason = "换单位";
         rc = tt_call(ch, p, r, TT "ReassignProblem", &q.base, &civic__tasks__v1__reassign_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_EXTEND: {
+    case TT_A_EXTEND: {
         Civic__Tasks__V1__ExtendProblemDeadlineRequest q = CIVIC__TASKS__V1__EXTEND_PROBLEM_DEADLINE_REQUEST__INIT;
         q.id = id, q.deadline = tt_ts(&ts, tt_now_ms() + 30 * TT_DAY_MS), q.reason = "延期";
         rc = tt_call(ch, p, r, TT "ExtendProblemDeadline", &q.base,
                      &civic__tasks__v1__extend_problem_deadline_response__descriptor, &resp, st);
         break;
     }
-    case A_START: {
+    case TT_A_START: {
         Civic__Tasks__V1__StartProblemRequest q = CIVIC__TASKS__V1__START_PROBLEM_REQUEST__INIT;
         q.id = id;
         rc = tt_call(ch, p, r, TT "StartProblem", &q.base, &civic__tasks__v1__start_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_SUBMIT: {
+    case TT_A_SUBMIT: {
         Civic__Tasks__V1__SubmitProblemRequest q = CIVIC__TASKS__V1__SUBMIT_PROBLEM_REQUEST__INIT;
         q.id = id, q.note = "已整改", q.after_photos = photos, q.n_after_photos = 1;
         rc = tt_call(ch, p, r, TT "SubmitProblem", &q.base, &civic__tasks__v1__submit_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_VERIFY: {
+    case TT_A_VERIFY: {
         Civic__Tasks__V1__VerifyProblemRequest q = CIVIC__TASKS__V1__VERIFY_PROBLEM_REQUEST__INIT;
         q.id = id;
         rc = tt_call(ch, p, r, TT "VerifyProblem", &q.base, &civic__tasks__v1__verify_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_REJECT: {
+    case TT_A_REJECT: {
         Civic__Tasks__V1__RejectProblemRequest q = CIVIC__TASKS__V1__REJECT_PROBLEM_REQUEST__INIT;
         q.id = id, q.reason = "返工";
         rc = tt_call(ch, p, r, TT "RejectProblem", &q.base, &civic__tasks__v1__reject_problem_response__descriptor, &resp, st);
         break;
     }
-    case A_DUPLICATE: {
+    case TT_A_DUPLICATE: {
         Civic__Tasks__V1__MarkProblemDuplicateRequest q = CIVIC__TASKS__V1__MARK_PROBLEM_DUPLICATE_REQUEST__INIT;
         q.id = id, q.duplicate_of = anchor;
         rc = tt_call(ch, p, r, TT "MarkProblemDuplicate", &q.base,
                      &civic__tasks__v1__mark_problem_duplicate_response__descriptor, &resp, st);
         break;
     }
-    case A_INVALID: {
+    case TT_A_INVALID: {
         Civic__Tasks__V1__MarkProblemInvalidRequest q = CIVIC__TASKS__V1__MARK_PROBLEM_INVALID_REQUEST__INIT;
         q.id = id, q.reason = "不属实";
         rc = tt_call(ch, p, r, TT "MarkProblemInvalid", &q.base,
@@ -253,25 +122,17 @@ static void
 test_every_state_action_role(void **state)
 {
     int checked = 0, allowed = 0;
-    for (int f = 0; f < N_FIXTURES; f++) {
-        for (int a = 0; a < N_ACTIONS; a++) {
+    for (int f = 0; f < TT_N_FIXTURES; f++) {
+        for (int a = 0; a < TT_N_ACTIONS; a++) {
             uint64_t id = make_fixture(f);
-            for (int r = 0; r < N_ROLES; r++) {
+            for (int r = 0; r < TT_N_ROLES; r++) {
                 tt_problem *before = tt_get(ch, id);
-                int want;
-                if (!(table[a].roles & B(r)))
-                    want = CIVIC_PERMISSION_DENIED;
-                else if (table[a].assigned_unit && (r == R_UNIT_OTHER || before->unit_id != OWN_UNIT))
-                    want = CIVIC_PERMISSION_DENIED;
-                else if (!(table[a].from & (1u << before->state)))
-                    want = CIVIC_FAILED_PRECONDITION;
-                else
-                    want = CIVIC_OK;
+                int want = tt_want(a, r, before);
                 civic_status st;
                 int got = act(a, id, r, &st);
                 if (got != want)
-                    fail_msg("%s, %s as %s (%s): got %s (%s), want %s", fixture_name[f], table[a].name,
-                             role_principal[r], role_name[r], civic_code_name(got), st.message,
+                    fail_msg("%s, %s as %s (%s): got %s (%s), want %s", tt_fixture_name[f], tt_moves[a].name,
+                             tt_role_principal[r], tt_role_name[r], civic_code_name(got), st.message,
                              civic_code_name(want));
                 tt_problem *after = tt_get(ch, id);
                 if (got != CIVIC_OK) {
@@ -281,62 +142,60 @@ test_every_state_action_role(void **state)
                     assert_int_equal(after->unit_id, before->unit_id);
                     if (got == CIVIC_FAILED_PRECONDITION) {
                         char named[64];
-                        snprintf(named, sizeof named, "is %s", fixture_name[f]);
+                        snprintf(named, sizeof named, "is %s", tt_fixture_name[f]);
                         named[strcspn(named, "(")] = '\0';
                         assert_non_null(strstr(st.message, named));
                     }
                 } else {
-                    int to = table[a].to == 0    ? (int) before->state
-                             : table[a].to == -1 ? (before->unit_id ? S(IN_PROGRESS) : S(REPORTED))
-                                                 : table[a].to;
+                    int to = tt_want_state(a, before);
                     assert_int_equal(after->state, to);
                     assert_int_equal(after->history_count, before->history_count + 1);
                     Civic__Tasks__V1__ListProblemHistoryResponse *h;
                     Civic__Tasks__V1__HistoryEntry *e = last_entry(id, &h);
                     assert_int_equal(e->seq, after->history_count);
-                    assert_int_equal(e->action, table[a].action);
+                    assert_int_equal(e->action, tt_moves[a].action);
                     assert_int_equal(e->from_state, before->state);
                     assert_int_equal(e->to_state, to);
-                    assert_string_equal(e->actor, role_principal[r]);
-                    assert_string_equal(e->actor_role, role_name[r]);
+                    assert_string_equal(e->actor, tt_role_principal[r]);
+                    assert_string_equal(e->actor_role, tt_role_name[r]);
                     protobuf_c_message_free_unpacked(&h->base, NULL);
                     allowed++;
                 }
                 protobuf_c_message_free_unpacked(&before->base, NULL);
                 protobuf_c_message_free_unpacked(&after->base, NULL);
                 checked++;
-                if (got == CIVIC_OK && r + 1 < N_ROLES)
+                if (got == CIVIC_OK && r + 1 < TT_N_ROLES)
                     id = make_fixture(f); // the next role meets the same state
             }
         }
     }
     print_message("state machine: %d (state, action, role) checked, %d allowed\n", checked, allowed);
-    assert_int_equal(checked, N_FIXTURES * N_ACTIONS * N_ROLES);
+    assert_int_equal(checked, TT_N_FIXTURES * TT_N_ACTIONS * TT_N_ROLES);
 }
 
 static void
 test_report_roles(void **state)
 {
-    for (int r = 0; r < N_ROLES; r++) {
+    for (int r = 0; r < TT_N_ROLES; r++) {
         Civic__Tasks__V1__ReportProblemRequest q = CIVIC__TASKS__V1__REPORT_PROBLEM_REQUEST__INIT;
         q.point_id = ++next_point, q.area_id = 1, q.grid_id = 4, q.category = CAT_CLUTTER;
         q.description = "小广告", q.source = CIVIC__TASKS__V1__PROBLEM_SOURCE__PROBLEM_SOURCE_CITIZEN;
         ProtobufCMessage *resp;
-        int got = tt_call(ch, role_principal[r], role_name[r], TT "ReportProblem", &q.base,
+        int got = tt_call(ch, tt_role_principal[r], tt_role_name[r], TT "ReportProblem", &q.base,
                           &civic__tasks__v1__report_problem_response__descriptor, &resp, NULL);
-        int ok = r == R_ADMIN || r == R_INSPECTOR || r == R_VOLUNTEER;
+        int ok = r == TT_R_ADMIN || r == TT_R_INSPECTOR || r == TT_R_VOLUNTEER;
         assert_int_equal(got, ok ? CIVIC_OK : CIVIC_PERMISSION_DENIED);
         if (ok) {
             tt_problem *p = ((Civic__Tasks__V1__ReportProblemResponse *) resp)->problem;
             assert_int_equal(p->state, S(REPORTED));
-            assert_string_equal(p->reporter, role_principal[r]);
+            assert_string_equal(p->reporter, tt_role_principal[r]);
             assert_int_equal(p->history_count, 1);
         }
         protobuf_c_message_free_unpacked(resp, NULL);
         // Fixed on the spot: inspectors and admins only.
         int code;
-        report_fixed(role_principal[r], role_name[r], &code);
-        assert_int_equal(code, r == R_ADMIN || r == R_INSPECTOR ? CIVIC_OK : CIVIC_PERMISSION_DENIED);
+        tt_report_fixed(ch, ++next_point, tt_role_principal[r], tt_role_name[r], &code);
+        assert_int_equal(code, r == TT_R_ADMIN || r == TT_R_INSPECTOR ? CIVIC_OK : CIVIC_PERMISSION_DENIED);
     }
 }
 
@@ -370,7 +229,7 @@ static void
 test_two_verifiers_one_wins(void **state)
 {
     for (int round = 0; round < 20; round++) {
-        uint64_t id = make_fixture(F_SUBMITTED);
+        uint64_t id = make_fixture(TT_F_SUBMITTED);
         race r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
         racer x[2] = {{&r, 0}, {&r, 1}};
         Civic__Tasks__V1__VerifyProblemRequest q = CIVIC__TASKS__V1__VERIFY_PROBLEM_REQUEST__INIT;
@@ -447,9 +306,9 @@ test_duplicates_and_recurrence(void **state)
     assert_int_equal(code, CIVIC_FAILED_PRECONDITION);
     report_at(point + 1, 1, 999999, &code);
     assert_int_equal(code, CIVIC_NOT_FOUND);
-    assert_ok(tt_assign(ch, first, OWN_UNIT, tt_now_ms() + TT_DAY_MS));
-    assert_ok(tt_start(ch, first, OWN_UNIT));
-    assert_ok(tt_submit(ch, first, OWN_UNIT));
+    assert_ok(tt_assign(ch, first, TT_OWN_UNIT, tt_now_ms() + TT_DAY_MS));
+    assert_ok(tt_start(ch, first, TT_OWN_UNIT));
+    assert_ok(tt_submit(ch, first, TT_OWN_UNIT));
     assert_ok(tt_verify(ch, first, "insp-1", NULL));
     Civic__Tasks__V1__ReportProblemResponse *d = report_at(point + 1, 0, first, &code);
     assert_ok(code);
@@ -500,7 +359,7 @@ test_bad_input_names_the_field(void **state)
                    &civic__tasks__v1__report_problem_response__descriptor, &resp, &st);
     expect_violation(code, &st, "after_photos");
 
-    uint64_t id = make_fixture(F_REPORTED);
+    uint64_t id = make_fixture(TT_F_REPORTED);
     Google__Protobuf__Timestamp ts;
     Civic__Tasks__V1__AssignProblemRequest a = CIVIC__TASKS__V1__ASSIGN_PROBLEM_REQUEST__INIT;
     a.id = id, a.deadline = tt_ts(&ts, tt_now_ms() - 1000);
@@ -584,8 +443,7 @@ test_one_event_per_transition(void **state)
 static int
 setup(void **state)
 {
-    const char *args[] = {"--unsafe-no-sync", NULL};
-    th_server_start(&srv, CIVIC_TASKS_BIN, args);
+    tt_server_start(&srv, 0);
     ch = th_channel(&srv);
     anchor = tt_report(ch, 1, 1, 4, CIVIC__TASKS__V1__PROBLEM_CATEGORY__PROBLEM_CATEGORY_GARBAGE);
     return 0;
@@ -595,11 +453,7 @@ static int
 teardown(void **state)
 {
     civic_channel_close(ch);
-    assert_int_equal(th_server_term(&srv), 0);
-    char dir[320];
-    snprintf(dir, sizeof dir, "%s/data", srv.dir);
-    tt_audit(dir); // after every kind of move above
-    th_server_cleanup(&srv);
+    tt_server_finish(&srv); // after every kind of move above
     return 0;
 }
 
