@@ -245,6 +245,26 @@ print_reply(const ProtobufCMessage *resp, civic_table *acc, int accumulate)
     civic_table_free(&t);
 }
 
+// json_pages_merge adds page's lists to those of acc (the first page when
+// acc is NULL) and releases page: --all -o json prints one document.
+static json_t *
+json_pages_merge(json_t *acc, json_t *page)
+{
+    if (acc == NULL)
+        return page;
+    const char *key;
+    json_t *v;
+    json_object_foreach(page, key, v) {
+        json_t *have = json_object_get(acc, key);
+        if (json_is_array(v) && json_is_array(have))
+            json_array_extend(have, v);
+        else if (json_is_array(v))
+            json_object_set(acc, key, v);
+    }
+    json_decref(page);
+    return acc;
+}
+
 static const char *
 next_token(const ProtobufCMessage *m)
 {
@@ -433,6 +453,7 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
     if ((c->flags & CMD_LIST) && g.out == OUT_CSV && !paged)
         all = 1;
     civic_table acc = {0};
+    json_t *json_all = NULL; // --all -o json: the pages as one document
     int accumulate = all && g.out != OUT_JSON;
     for (;;) {
         ProtobufCMessage *resp = NULL;
@@ -452,7 +473,10 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
             rc = 1;
             break;
         }
-        print_reply(resp, &acc, accumulate);
+        if (all && g.out == OUT_JSON)
+            json_all = json_pages_merge(json_all, civic_msg_to_json(resp));
+        else
+            print_reply(resp, &acc, accumulate);
         const char *tok = next_token(resp);
         if (tok && !all && g.out != OUT_JSON)
             fprintf(stderr, "(more: --page-token %s, or --all)\n", tok);
@@ -462,6 +486,12 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
         }
         civic_msg_set(req, "page_token", tok, err, sizeof err);
         protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    if (json_all != NULL && rc == 0) {
+        json_object_del(json_all, "nextPageToken");
+        print_json(json_all);
+    } else if (json_all != NULL) {
+        json_decref(json_all);
     }
     if (accumulate && acc.n_cols) {
         if (g.out == OUT_CSV)

@@ -255,6 +255,18 @@ test_csv_exports_exactly_the_filtered_list(void **state)
                          "7", "--all"),
                      0);
     expect_ids("area 11 assigned, --page-size 7 --all", want, nw);
+    // JSON with --all: one document holding every page's problems.
+    assert_int_equal(CLI("-o", "json", "problems", "list", "--area-id", "11", "--state", "assigned",
+                         "--page-size", "7", "--all"),
+                     0);
+    assert_false(has(c.out, "nextPageToken"));
+    size_t docs = 0, ids = 0;
+    for (const char *p = c.out; (p = strstr(p, "\"problems\"")) != NULL; p++)
+        docs++;
+    for (const char *p = c.out; (p = strstr(p, "\n      \"id\"")) != NULL; p++)
+        ids++;
+    assert_int_equal(docs, 1);
+    assert_int_equal(ids, nw);
     // Every state of area 6; unassigned ones (no deadline) last.
     nw = brute(&(tt_filter){.area = 6}, want);
     assert_int_equal(CLI("-o", "csv", "problems", "list", "--area-id", "6"), 0);
