@@ -110,13 +110,40 @@ start(gw_fixture *f, const char *const *points_args, const char *const *backend_
 void
 gw_fixture_start_web(gw_fixture *f)
 {
+    gw_fixture_start_web_with(f, NULL);
+}
+
+void
+gw_fixture_start_web_with(gw_fixture *f, const char *const *gateway_args)
+{
     int port = th_free_port();
     char listen[64], root[400];
     snprintf(listen, sizeof listen, "--web-listen=127.0.0.1:%d", port);
     snprintf(root, sizeof root, "--web-root=%s/web", CIVIC_SOURCE_DIR);
-    const char *gargs[] = {listen, root, NULL};
+    const char *gargs[12] = {listen, root};
+    for (int i = 0, g = 2; gateway_args && gateway_args[i] && g < 11; i++)
+        gargs[g++] = gateway_args[i];
     gw_fixture_start_with(f, NULL, gargs);
     f->web_port = port;
+}
+
+void
+gw_wait_log(const th_server *s, const char *what, int ms)
+{
+    char line[4096];
+    for (int64_t until = civic_now_ms() + ms; civic_now_ms() < until;) {
+        FILE *fp = fopen(s->log, "r");
+        int found = 0;
+        while (fp != NULL && !found && fgets(line, sizeof line, fp) != NULL)
+            found = strstr(line, what) != NULL;
+        if (fp != NULL)
+            fclose(fp);
+        if (found)
+            return;
+        struct timespec d = {0, 50 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    fail_msg("%s never logged \"%s\" (see %s)", s->bin, what, s->log);
 }
 
 int

@@ -25,6 +25,11 @@ void gw_fixture_start_all(gw_fixture *f, const char *const *backend_args, const 
 // gw_fixture_start_web also opens the gateway's web port on a free loopback
 // port (f->web_port), serving the repository's web/ directory.
 void gw_fixture_start_web(gw_fixture *f);
+// gw_fixture_start_web_with also gives the gateway extra arguments.
+void gw_fixture_start_web_with(gw_fixture *f, const char *const *gateway_args);
+// gw_wait_log waits up to ms for a line of s's log to contain what (fails
+// the test if none does).
+void gw_wait_log(const th_server *s, const char *what, int ms);
 void gw_fixture_stop(gw_fixture *f);
 
 // gw_http is the smallest HTTP/1.1 client: it sends method path with the
