@@ -70,8 +70,11 @@ handle_assign_problem(rt_txn *t, const void *vin, void *vout, const rt_call *cal
     Civic__Tasks__V1__AssignProblemResponse *out = vout;
     int64_t now = tasks_now(call);
     check_unit(t, in->unit_id);
-    check_deadline(t, in->deadline, now, DEMO_PAST_MS); // the rest once the problem is read
     rt_check_str(t, "note", in->note, TASKS_TEXT_MAX, 0);
+    // A deadline in the past is a bad field unless the problem is a demo
+    // one: known once the problem is read — or now, when the request is
+    // refused for its other fields anyway (every bad field is named).
+    check_deadline(t, in->deadline, now, rt_txn_status(t) ? 0 : DEMO_PAST_MS);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(ASSIGN), &old);
     if (n == NULL)
         return rt_txn_status(t);
