@@ -370,3 +370,18 @@ gw_make_activity(gw_fixture *f, int64_t start_s, int capacity, char *activity, c
     snprintf(activity, 32, "%s", gw_jstr(aj, "activity.id"));
     json_decref(aj);
 }
+
+int
+gw_count_events(gw_fixture *f, const char *type)
+{
+    const char *args[] = {"events", "--page-size", "1000", NULL};
+    json_t *j = gw_cli_json(f, f->admin, args);
+    json_t *evs = json_object_get(j, "events");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(evs); i++) {
+        const char *t = gw_jstr(json_array_get(evs, i), "type");
+        n += t && strcmp(t, type) == 0;
+    }
+    json_decref(j);
+    return n;
+}

@@ -72,5 +72,8 @@ void gw_register_self(gw_fixture *f, const char *name, const char *phone, char *
 // an hour starting at start_s (Unix seconds) with capacity seats; gives back
 // the activity's and the point's ids (32 bytes each).
 void gw_make_activity(gw_fixture *f, int64_t start_s, int capacity, char *activity, char *point);
+// gw_count_events counts the gateway's audit events of a type (`civic
+// events`, as the admin).
+int gw_count_events(gw_fixture *f, const char *type);
 
 #endif

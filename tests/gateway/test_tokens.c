@@ -149,22 +149,6 @@ test_rate_per_client(void **state)
     gw_fixture_stop(&f);
 }
 
-// count_events counts the gateway's audit events of a type (civic events).
-static int
-count_events(gw_fixture *f, const char *type)
-{
-    const char *args[] = {"events", "--page-size", "1000", NULL};
-    json_t *j = gw_cli_json(f, f->admin, args);
-    json_t *evs = json_object_get(j, "events");
-    int n = 0;
-    for (size_t i = 0; i < json_array_size(evs); i++) {
-        const char *t = gw_jstr(json_array_get(evs, i), "type");
-        n += t && strcmp(t, type) == 0;
-    }
-    json_decref(j);
-    return n;
-}
-
 static void
 test_revoked(void **state)
 {
@@ -175,14 +159,14 @@ test_revoked(void **state)
     gw_token(&f, "巡查员", "inspector", 0, tok, sizeof tok, &id);
     const char *who[] = {"whoami", NULL};
     assert_int_equal(gw_cli(&f, tok, out, sizeof out, who), 0);
-    assert_int_equal(count_events(&f, "token.revoked"), 0);
+    assert_int_equal(gw_count_events(&f, "token.revoked"), 0);
     snprintf(sid, sizeof sid, "%llu", (unsigned long long) id);
     const char *revoke[] = {"tokens", "revoke", sid, NULL};
     assert_int_equal(gw_cli(&f, f.admin, out, sizeof out, revoke), 0);
     assert_int_equal(gw_cli_err(&f, tok, out, sizeof out, err, sizeof err, who), 1);
     assert_non_null(strstr(err, "UNAUTHENTICATED"));
     // The audit says who revoked which token.
-    assert_int_equal(count_events(&f, "token.revoked"), 1);
+    assert_int_equal(gw_count_events(&f, "token.revoked"), 1);
     const char *args[] = {"events", "--page-size", "1000", NULL};
     json_t *j = gw_cli_json(&f, f.admin, args);
     json_t *evs = json_object_get(j, "events");
