@@ -1250,6 +1250,22 @@ rt_server_metrics(rt_server *srv, rt_strbuf *out)
 // A server whose socket would not close, kept reachable until exit.
 static rt_server *abandoned;
 
+// wait_inflight waits up to seconds for no call in flight; 0 if none is.
+static int
+wait_inflight(rt_server *srv, int seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += seconds;
+    pthread_mutex_lock(&srv->mu);
+    while (srv->inflight > 0)
+        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
+            break;
+    int left = srv->inflight;
+    pthread_mutex_unlock(&srv->mu);
+    return left;
+}
+
 void
 rt_server_drain(rt_server *srv)
 {
@@ -1259,34 +1275,33 @@ rt_server_drain(rt_server *srv)
     // closing it closes the connections it accepted, and with them the
     // replies still to come. Calls arriving meanwhile are answered
     // UNAVAILABLE ("server stopping").
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 30;
-    pthread_mutex_lock(&srv->mu);
-    while (srv->inflight > 0)
-        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
-            break;
-    if (srv->inflight > 0)
-        rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", srv->inflight);
-    pthread_mutex_unlock(&srv->mu);
+    int left = wait_inflight(srv, 30);
+    if (left > 0)
+        rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", left);
 }
 
 void
 rt_server_stop(rt_server *srv)
 {
     rt_server_drain(srv);
+    // A reply nng has taken may still be on its way to the wire: give the
+    // last replies a moment to go out, then close the connections. Until
+    // then the contexts stay armed, so a request that arrives is answered
+    // UNAVAILABLE rather than left in a pipe, where nng 1.5.2's close would
+    // lose (leak) it.
+    struct timespec grace = {0, 100 * 1000000L};
+    nanosleep(&grace, NULL);
+    nng_listener_close(srv->listener);
+    wait_inflight(srv, 5);
     pthread_mutex_lock(&srv->mu);
     atomic_store(&srv->closing, 1);
     srv->worker_stop = 1;
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->worker, NULL);
-    // A reply nng has taken may still be on its way to the wire, and nng
-    // 1.5.2 can lose (leak) a message its close catches in transit: give the
-    // last replies a moment to go out. No request is taken from here on.
-    struct timespec grace = {0, 100 * 1000000L};
+    // No request is taken from here on; what the connections' close caught
+    // in transit has a moment to settle.
     nanosleep(&grace, NULL);
-    nng_listener_close(srv->listener);
     // Every call is answered. Closing the socket ends the contexts'
     // receives (their callbacks see closing and do not re-arm). nng 1.5.2's
     // nng_close can deadlock in its reaper (nanomsg/nng#1543, fixed later),
