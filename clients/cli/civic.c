@@ -2,7 +2,8 @@
 // [ID] [--field value]…`: every command is one method call whose request is
 // built from flags by field name, and whose reply prints as a table, JSON or
 // CSV. Exit status 0 only for OK; otherwise the status name and message go
-// to stderr (1 for a failed call, 2 for a usage error).
+// to stderr (1 for a failed call, 2 for a usage error, CLI_EXIT_PARTIAL for
+// a dashboard answered in part).
 #include <errno.h>
 #include <locale.h>
 #include <mbedtls/sha256.h>
@@ -33,6 +34,7 @@ typedef struct globals {
     const char *request_id;
     const char *idempotency_key;
     const char *tls_ca_file, *tls_cert_key_file, *tls_server_name; // for tls+tcp://
+    int attempts; // for a call answered UNAVAILABLE; 0: the library's default
     civic_key key;
     char principal[128], role[32];
 } globals;
@@ -66,6 +68,8 @@ usage(FILE *f)
             "                           mode); default admin:admin with a key\n"
             "  --request-id ID          for logs and tracing\n"
             "  --idempotency-key KEY    for a write; one is generated when not given\n"
+            "  --attempts N             tries of a call answered UNAVAILABLE, backing off\n"
+            "                           between them within the deadline [default 5; 1: none]\n"
             "  --tls-ca-file F          for tls+tcp://: the CA the server's certificate must\n"
             "                           chain to [CIVIC_TLS_CA_FILE]\n"
             "  --tls-cert-key-file F    this client's certificate then key, PEM, for a server\n"
@@ -78,7 +82,12 @@ usage(FILE *f)
     fprintf(f, "\nFlags name request fields: --name X, --grid-id 3, --location.lat 33.6,\n"
                "--responsible[0].role manager; --set PATH=VALUE does the same. Lists take\n"
                "--page-size, --page-token and --all; -o csv exports every page unless\n"
-               "--page-size or --page-token asks for one. Enum values by short name: --kind farmers-market.\n");
+               "--page-size or --page-token asks for one. Enum values by short name: --kind farmers-market.\n"
+               "dashboard, events and whoami need no verb (civic dashboard); --self picks a\n"
+               "verb's self form (civic volunteers register --self = volunteers register-self).\n\n"
+               "Exit status: 0 OK; 1 the call failed (status and message on stderr); 2 a usage\n"
+               "error; 3 answered in part (the dashboard with a service down: its columns show\n"
+               "a dash and stderr names it).\n");
 }
 
 static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -141,6 +150,7 @@ static int
 open_channel(civic_channel **ch)
 {
     civic_channel_opts o = {.token = g.token,
+                            .max_attempts = g.attempts,
                             .tls_ca_file = g.tls_ca_file,
                             .tls_cert_key_file = g.tls_cert_key_file,
                             .tls_server_name = g.tls_server_name};
@@ -225,6 +235,7 @@ print_reply(const ProtobufCMessage *resp, civic_table *acc, int accumulate)
     }
     civic_table t;
     civic_msg_table(resp, &t);
+    cli_dashboard_cells(resp, &t, g.out == OUT_CSV ? "" : "—");
     if (accumulate) {
         // Append t's rows to acc (same columns: same message type).
         if (acc->n_cols == 0) {
@@ -477,6 +488,8 @@ run_cmd(const cli_cmd *c, int argc, char **argv)
             json_all = json_pages_merge(json_all, civic_msg_to_json(resp));
         else
             print_reply(resp, &acc, accumulate);
+        if (cli_dashboard_parts(resp, stderr) > 0)
+            rc = CLI_EXIT_PARTIAL;
         const char *tok = next_token(resp);
         if (tok && !all && g.out != OUT_JSON)
             fprintf(stderr, "(more: --page-token %s, or --all)\n", tok);
@@ -1084,6 +1097,42 @@ read_token_file(char *buf, size_t n)
     return len ? buf : NULL;
 }
 
+// default_cmd returns the command a resource runs without a verb
+// (CMD_DEFAULT), or NULL.
+static const cli_cmd *
+default_cmd(const char *res)
+{
+    FOR_EACH_CMD(c) {
+        if (strcmp(c->resource, res) == 0 && (c->flags & CMD_DEFAULT))
+            return c;
+    }
+    return NULL;
+}
+
+// take_self removes a --self flag (bare, =true/=false, or followed by true or
+// false) from argv[from..argc). Returns 1 if it asked for the self form, 0
+// if there was none or it said false, -1 for another value.
+static int
+take_self(int *argc, char **argv, int from)
+{
+    for (int i = from; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--self", 6) != 0 || (a[6] != '\0' && a[6] != '='))
+            continue;
+        const char *v = a[6] == '=' ? a + 7 : NULL;
+        int n = 1;
+        if (v == NULL && i + 1 < *argc && (strcmp(argv[i + 1], "true") == 0 || strcmp(argv[i + 1], "false") == 0)) {
+            v = argv[i + 1];
+            n = 2;
+        }
+        int self = v == NULL || strcmp(v, "true") == 0 ? 1 : strcmp(v, "false") == 0 ? 0 : -1;
+        memmove(&argv[i], &argv[i + n], (size_t) (*argc - i - n) * sizeof *argv);
+        *argc -= n;
+        return self;
+    }
+    return 0;
+}
+
 static int
 resource_help(const char *res)
 {
@@ -1131,7 +1180,8 @@ main(int argc, char **argv)
                      strcmp(a, "--token") == 0 || strcmp(a, "--internal-key-file") == 0 ||
                      strcmp(a, "--as") == 0 || strcmp(a, "--request-id") == 0 ||
                      strcmp(a, "--idempotency-key") == 0 || strcmp(a, "--tls-ca-file") == 0 ||
-                     strcmp(a, "--tls-cert-key-file") == 0 || strcmp(a, "--tls-server-name") == 0;
+                     strcmp(a, "--tls-cert-key-file") == 0 || strcmp(a, "--tls-server-name") == 0 ||
+                     strcmp(a, "--attempts") == 0;
         if (!global) {
             argv[n++] = argv[i];
             continue;
@@ -1167,6 +1217,12 @@ main(int argc, char **argv)
             g.tls_cert_key_file = v;
         } else if (strcmp(a, "--tls-server-name") == 0) {
             g.tls_server_name = v;
+        } else if (strcmp(a, "--attempts") == 0) {
+            char *end;
+            long tries = strtol(v, &end, 10);
+            if (*end != '\0' || tries < 1 || tries > 100)
+                return die_usage("--attempts takes a number from 1 to 100, not \"%s\"", v);
+            g.attempts = (int) tries;
         } else {
             g.idempotency_key = v;
         }
@@ -1194,6 +1250,22 @@ main(int argc, char **argv)
     if (strcmp(res, "call") == 0)
         return cmd_call(argc - i, argv + i);
     const char *verb = i < argc ? argv[i++] : NULL;
+    // Some resources need no verb: `civic dashboard --day D`.
+    const cli_cmd *dflt = default_cmd(res);
+    if (dflt != NULL && (verb == NULL || (verb[0] == '-' && strcmp(verb, "--help") != 0))) {
+        if (verb != NULL)
+            i--;
+        return run_cmd(dflt, argc - i, argv + i);
+    }
+    // `VERB --self` is the command VERB-self: `volunteers register --self`.
+    char self_verb[64];
+    int self = take_self(&argc, argv, i);
+    if (self < 0)
+        return die_usage("--self takes no value, or true or false");
+    if (self && verb != NULL) {
+        snprintf(self_verb, sizeof self_verb, "%s-self", verb);
+        verb = self_verb;
+    }
     int known = 0;
     FOR_EACH_CMD(c) {
         if (strcmp(c->resource, res) != 0)

@@ -7,6 +7,7 @@ enum {
     CMD_MASK = 2,   // an update: the flags given become the update_mask
     CMD_LIST = 4,   // paged: --all follows next_page_token
     CMD_IMPORT = 8, // one call per row of a CSV file
+    CMD_DEFAULT = 16, // what `civic RESOURCE` runs without a verb (a read)
 };
 
 typedef struct cli_cmd {
@@ -38,5 +39,22 @@ typedef struct cli_table {
 // Every service's table; commands_<service>.c defines each. The list is in
 // cli_tables.c, the one place a new service is added.
 extern const cli_table *const cli_tables[];
+
+// Exit status of a call answered in part: the dashboard with a part
+// unavailable (0 OK, 1 the call failed, 2 a usage error).
+#define CLI_EXIT_PARTIAL 3
+
+#include <stdio.h>
+
+#include "civic_msg.h"
+
+// dashboard.c. cli_dashboard_cells sets the cells of t (made from resp by
+// civic_msg_table) that resp does not really know to blank: the columns of
+// an unavailable part, and the works percent of an area without works. Does
+// nothing unless resp is a civic.gateway.v1.GetDashboardResponse.
+void cli_dashboard_cells(const ProtobufCMessage *resp, civic_table *t, const char *blank);
+// cli_dashboard_parts writes a line to err for each unavailable part of a
+// dashboard and returns how many there are (0 for any other message).
+int cli_dashboard_parts(const ProtobufCMessage *resp, FILE *err);
 
 #endif

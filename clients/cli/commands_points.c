@@ -48,8 +48,8 @@ static const cli_cmd cmds[] = {
      "Points patrolled or not on a day: --area-id or --grid-id, --local-day, --filter", NULL, NULL},
     {"coverage", "summary", P "GetCoverageSummary", "", NULL, 0, NULL, "day=local_day",
      "Coverage per area on a day: --local-day (default today)", NULL, NULL},
-    {"events", "list", P "ListEvents", "", NULL, 0, NULL, "after=after_seq",
-     "The service's event log: --after-seq N, --page-size", NULL, NULL},
+    {"points", "events", P "ListEvents", "", NULL, 0, NULL, "after=after_seq",
+     "The points service's event log: --after-seq N, --page-size", NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 

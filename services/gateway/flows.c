@@ -492,8 +492,18 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     if (in == NULL)
         return gw_violation(st, "payload", "does not decode as civic.gateway.v1.GetDashboardRequest");
     // The campaign's local day (UTC+8 unless configured), whatever the
-    // machine's time zone.
-    int32_t day = in->local_day ? in->local_day : rt_local_day(call->now_ms, s->tz_offset_min);
+    // machine's time zone; every part answers for the same day.
+    int32_t today = rt_local_day(call->now_ms, s->tz_offset_min);
+    int32_t day = in->local_day ? in->local_day : today;
+    if (!rt_day_valid(day) || day > today) {
+        char why[96];
+        if (rt_day_valid(day))
+            snprintf(why, sizeof why, "%d is after today (%d)", (int) day, (int) today);
+        else
+            snprintf(why, sizeof why, "%d is not a date as YYYYMMDD", (int) day);
+        civic__gateway__v1__get_dashboard_request__free_unpacked(in, NULL);
+        return gw_violation(st, "local_day", why);
+    }
     int64_t deadline = gw_deadline_for(call);
     // Aggregate figures only: asked as the gateway itself, read-only.
     const char *p = "gateway:dashboard", *r = "viewer", *rid = call->request_id;
@@ -504,6 +514,7 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
     vs.area_ids = in->area_ids;
     vs.n_area_ids = in->n_area_ids;
     Civic__Tasks__V1__GetSummaryRequest ts = CIVIC__TASKS__V1__GET_SUMMARY_REQUEST__INIT;
+    ts.local_day = day;
     // The three at once; each answers or fails by the one deadline.
     gw_pending pc, pv, pt;
     gw_call_start(s, B_POINTS, PTS "GetCoverageSummary", &cs.base, p, r, rid, NULL, deadline, &pc);
@@ -541,8 +552,8 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
         }
         protobuf_c_message_free_unpacked(rv_, NULL);
     }
-    // Problems and works: the tasks service's own summary, from its
-    // counters (today as the tasks service counts it).
+    // Problems and works: the tasks service's own summary for the day, from
+    // its counters.
     if (ct == 0) {
         Civic__Tasks__V1__GetSummaryResponse *t = (Civic__Tasks__V1__GetSummaryResponse *) rt_;
         for (size_t i = 0; i < t->n_areas; i++) {
@@ -553,6 +564,7 @@ flow_dashboard(gw_svc *s, rt_forward *fw, ProtobufCMessage **outp, civic_status 
             a->problems_overdue = (uint32_t) t->areas[i]->overdue;
             a->problems_closed_today = (uint32_t) t->areas[i]->closed_today;
             a->works_percent_done = t->areas[i]->works_percent_done;
+            a->works = t->areas[i]->works;
         }
         protobuf_c_message_free_unpacked(rt_, NULL);
     }

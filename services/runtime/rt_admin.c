@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,9 @@
 
 struct rt_admin {
     struct MHD_Daemon *d;
-    rt_server *srv;
-    rt_store *store;
+    // NULL until rt_admin_attach: the process is starting.
+    _Atomic(rt_server *) srv;
+    _Atomic(rt_store *) store;
     int port;
 };
 
@@ -140,14 +142,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     }
     if (strcmp(url, "/healthz") == 0)
         return respond_text(conn, MHD_HTTP_OK, "ok\n", NULL);
+    rt_server *srv = atomic_load(&a->srv);
+    rt_store *store = atomic_load(&a->store);
     if (strcmp(url, "/readyz") == 0) {
-        int ready = a->store != NULL && rt_server_ready(a->srv);
+        int ready = store != NULL && rt_server_ready(srv);
         return respond_text(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                             ready ? "ready\n" : "not ready\n", NULL);
     }
     if (strcmp(url, "/metrics") == 0) {
         rt_strbuf b = {0};
-        rt_admin_metrics(&b, a->srv, a->store);
+        if (srv != NULL && store != NULL)
+            rt_admin_metrics(&b, srv, store);
+        else // starting: the store is not open yet
+            rt_strbuf_printf(&b, "# HELP civic_serving Whether the server is serving (1) or starting or "
+                                 "stopping (0).\n# TYPE civic_serving gauge\ncivic_serving 0\n");
         size_t len;
         char *text = rt_strbuf_take(&b, &len);
         if (text == NULL)
@@ -210,8 +218,8 @@ rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *sto
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    a->srv = srv;
-    a->store = store;
+    atomic_init(&a->srv, srv);
+    atomic_init(&a->store, store);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -229,6 +237,15 @@ rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *sto
     rt_log(RT_LOG_INFO, "admin.listening", "admin-listen=%s port=%d", listen, a->port);
     *out = a;
     return 0;
+}
+
+void
+rt_admin_attach(rt_admin *a, rt_server *srv, rt_store *store)
+{
+    if (a == NULL)
+        return;
+    atomic_store(&a->store, store);
+    atomic_store(&a->srv, srv);
 }
 
 int

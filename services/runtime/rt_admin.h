@@ -1,7 +1,9 @@
 // rt_admin: a service's HTTP endpoint for operators (libmicrohttpd, on its
 // own thread, a few connections at a time): GET /healthz (the process is
 // alive), GET /readyz (the store is open and the server serving) and
-// GET /metrics (Prometheus text exposition format 0.0.4). Only GET and HEAD;
+// GET /metrics (Prometheus text exposition format 0.0.4). It starts before
+// the store is opened, so /readyz answers 503 while the process is starting
+// (opening, migrating) and, from the signal on, while it is stopping. Only GET and HEAD;
 // nothing here changes state, and it binds to loopback by default — expose
 // it to a scraper, never to the public.
 #ifndef RT_ADMIN_H
@@ -18,10 +20,16 @@ typedef struct rt_admin rt_admin;
 
 // rt_admin_start serves on listen ("HOST:PORT", "[V6]:PORT"; port 0 picks a
 // free one, logged as admin.listening) for srv and store, which must
-// outlive it. On success *out owns the server; release it with
-// rt_admin_stop(). Returns 0, or -1 with the reason in err.
+// outlive it. Both may be NULL while the process is starting (/healthz 200,
+// /readyz 503) until rt_admin_attach gives them. On success *out owns the
+// server; release it with rt_admin_stop(). Returns 0, or -1 with the reason
+// in err.
 int rt_admin_start(rt_admin **out, const char *listen, rt_server *srv, rt_store *store, char *err,
                    size_t errlen);
+
+// rt_admin_attach gives a started admin server the server and store to
+// report on (they must outlive it). NULL a does nothing.
+void rt_admin_attach(rt_admin *a, rt_server *srv, rt_store *store);
 
 // rt_listen_parse splits listen, "HOST:PORT" or "[V6]:PORT", into a socket
 // address for an HTTP server. Returns 0, or -1 with the reason, naming the

@@ -233,11 +233,17 @@ rt_day_add(int32_t day, int n)
 }
 
 int
-rt_check_day(rt_txn *t, const char *field, int32_t day)
+rt_day_valid(int32_t day)
 {
     int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31 ||
-        civil_from_days(days_from_civil(y, (unsigned) m, (unsigned) d)) != day) {
+    return !(y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31 ||
+             civil_from_days(days_from_civil(y, (unsigned) m, (unsigned) d)) != day);
+}
+
+int
+rt_check_day(rt_txn *t, const char *field, int32_t day)
+{
+    if (!rt_day_valid(day)) {
         rt_txn_violation(t, field, "%d is not a date as YYYYMMDD", day);
         return 0;
     }

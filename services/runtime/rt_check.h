@@ -52,7 +52,10 @@ double rt_distance_m(double lat1, double lng1, double lat2, double lng2);
 int32_t rt_local_day(int64_t unix_ms, int tz_offset_min);
 // rt_day_start_ms returns the first instant of a local day.
 int64_t rt_day_start_ms(int32_t day, int tz_offset_min);
-// rt_check_day: a real calendar date as YYYYMMDD between 2000 and 2999.
+// rt_day_valid returns 1 if day is a real calendar date as YYYYMMDD between
+// 2000 and 2999, else 0. rt_check_day is the same check as a violation of
+// field on t (returns 1 if valid).
+int rt_day_valid(int32_t day);
 int rt_check_day(rt_txn *t, const char *field, int32_t day);
 // rt_day_add returns the day n days after (or before) day.
 int32_t rt_day_add(int32_t day, int n);

@@ -117,6 +117,14 @@ rt_main(const rt_app *app, int argc, char **argv)
     }
 
     char err[512];
+    // The admin server first: while the store opens (migrations may take a
+    // while) and the server starts, /healthz answers and /readyz says 503.
+    rt_admin *admin = NULL;
+    if (cfg.admin_listen != NULL && cfg.admin_listen[0] != '\0' &&
+        rt_admin_start(&admin, cfg.admin_listen, NULL, NULL, err, sizeof err) != 0) {
+        rt_log(RT_LOG_ERROR, "admin.start_failed", "error=\"%s\"", err);
+        return 1;
+    }
     rt_store_opts so = {
         .map_size = cfg.map_size,
         .max_readers = (unsigned) cfg.contexts + 64,
@@ -130,21 +138,22 @@ rt_main(const rt_app *app, int argc, char **argv)
     if (cfg.unsafe_no_sync)
         rt_log(RT_LOG_WARN, "store.unsafe_no_sync", "message=\"commits are not synced to disk\"");
     rt_store *store = NULL;
+    void *state = NULL;
+    rt_server *srv = NULL;
     if (rt_store_open(&store, cfg.data, &so, err, sizeof err) != 0) {
         rt_log(RT_LOG_ERROR, "store.open_failed", "data=%s error=\"%s\"", cfg.data, err);
-        return 1;
+        goto fail_admin;
     }
-    void *state = NULL;
     if (app->init != NULL && app->init(&state, store, &cfg) != 0) {
         rt_log(RT_LOG_ERROR, "service.init_failed", "data=%s", cfg.data);
-        rt_store_close(store);
-        return 1;
+        goto fail_store;
     }
     int client_auth = civic_tls_auth_parse(cfg.tls_client_auth);
     if (client_auth < 0) {
         fprintf(stderr, "%s: tls-client-auth must be none, optional or required, not \"%s\"\n", app->name,
                 cfg.tls_client_auth);
-        return 2;
+        rc = 2;
+        goto fail_init;
     }
     rt_server_opts sv = {
         .listen = cfg.listen,
@@ -157,32 +166,13 @@ rt_main(const rt_app *app, int argc, char **argv)
     };
     if (app->server_opts != NULL)
         app->server_opts(state, &sv);
-    rt_server *srv = NULL;
     if (rt_server_start(&srv, &sv, store, app->services, app->n_services, state, err, sizeof err) != 0) {
         rt_log(RT_LOG_ERROR, "server.start_failed", "error=\"%s\"", err);
-        if (app->fini)
-            app->fini(state);
-        rt_store_close(store);
-        return 1;
+        goto fail_init;
     }
-    rt_admin *admin = NULL;
-    if (cfg.admin_listen != NULL && cfg.admin_listen[0] != '\0' &&
-        rt_admin_start(&admin, cfg.admin_listen, srv, store, err, sizeof err) != 0) {
-        rt_log(RT_LOG_ERROR, "admin.start_failed", "error=\"%s\"", err);
-        rt_server_stop(srv);
-        if (app->fini)
-            app->fini(state);
-        rt_store_close(store);
-        return 1;
-    }
-    if (app->attach != NULL && app->attach(state, srv) != 0) {
-        rt_admin_stop(admin);
-        rt_server_stop(srv);
-        if (app->fini)
-            app->fini(state);
-        rt_store_close(store);
-        return 1;
-    }
+    rt_admin_attach(admin, srv, store);
+    if (app->attach != NULL && app->attach(state, srv) != 0)
+        goto fail_server;
     if (cfg.test_start_delay_ms > 0) {
         struct timespec d = {cfg.test_start_delay_ms / 1000, (cfg.test_start_delay_ms % 1000) * 1000000L};
         nanosleep(&d, NULL);
@@ -192,6 +182,8 @@ rt_main(const rt_app *app, int argc, char **argv)
            (long) getpid());
     if (app->ready != NULL && app->ready(state, &cfg) != 0)
         rt_log(RT_LOG_WARN, "service.ready_failed", "message=\"serving anyway\"");
+    // After the ready hook (the demo, with --demo): scripts wait for this.
+    rt_log(RT_LOG_INFO, "service.ready", "demo=%s", cfg.demo ? "true" : "false");
 
     // While waiting for a signal, hand the heap's free memory back to the
     // system once a second (what a burst of big calls left behind).
@@ -200,8 +192,11 @@ rt_main(const rt_app *app, int argc, char **argv)
     while ((sig = sigtimedwait(&set, NULL, &second)) < 0)
         malloc_trim(0);
     rt_log(RT_LOG_INFO, "server.stopping", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    // Fronts that call into the server end while it still answers; the admin
-    // server reads the server's state: they go first.
+    // Not ready from here on (/readyz 503, new calls UNAVAILABLE) while the
+    // calls in flight are answered; then the fronts that call into the
+    // server; the admin server reads the server's state: it goes before the
+    // server is freed.
+    rt_server_drain(srv);
     if (app->detach != NULL)
         app->detach(state);
     rt_admin_stop(admin);
@@ -216,4 +211,17 @@ rt_main(const rt_app *app, int argc, char **argv)
     rt_store_close(store);
     rt_log(RT_LOG_INFO, "server.stopped", "data=%s", cfg.data);
     return 0;
+
+fail_server:
+    rt_admin_stop(admin); // it reads srv
+    admin = NULL;
+    rt_server_stop(srv);
+fail_init:
+    if (app->fini)
+        app->fini(state);
+fail_store:
+    rt_store_close(store);
+fail_admin:
+    rt_admin_stop(admin);
+    return rc != 0 ? rc : 1;
 }

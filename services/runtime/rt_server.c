@@ -1043,15 +1043,15 @@ rt_server_ready(rt_server *srv)
 }
 
 // The socket's nng statistics worth watching, as Prometheus names them.
+// nng 1.5.2 also lists rx_msgs, tx_msgs, rx_bytes and tx_bytes per socket,
+// but only its pair1 protocol counts them (nni_sock_bump_rx/tx): for rep0
+// they stay 0 however many calls pass, so they are not shown (the calls are
+// counted by civic_calls_total).
 static const struct {
     const char *nng, *name, *type, *help;
 } nng_metrics[] = {
     {"pipes", "civic_nng_pipes", "gauge", "Connections (pipes) open on the server's socket."},
     {"reject", "civic_nng_rejected_pipes_total", "counter", "Connections the socket refused."},
-    {"rx_msgs", "civic_nng_received_messages_total", "counter", "Messages the socket received."},
-    {"tx_msgs", "civic_nng_sent_messages_total", "counter", "Messages the socket sent."},
-    {"rx_bytes", "civic_nng_received_bytes_total", "counter", "Bytes the socket received."},
-    {"tx_bytes", "civic_nng_sent_bytes_total", "counter", "Bytes the socket sent."},
 };
 
 static void
@@ -1096,20 +1096,17 @@ rt_server_metrics(rt_server *srv, rt_strbuf *out)
 // A server whose socket would not close, kept reachable until exit.
 static rt_server *abandoned;
 
-void
-rt_server_stop(rt_server *srv)
+// wait_inflight waits up to seconds for no call in flight, then for a quiet
+// 100 ms with none arriving, so that a request already on its way is
+// answered too rather than cut off by a close. Returns the calls still in
+// flight (0 when quiet).
+static int
+wait_inflight(rt_server *srv, int seconds)
 {
-    // From here a new call is answered UNAVAILABLE "server stopping", and
-    // Health NOT_SERVING. The listener stays open until the calls in hand
-    // are answered: nng closes a listener's connections with it, and with
-    // them the way back for those answers.
-    atomic_store(&srv->stopping, 1);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 30;
+    until.tv_sec += seconds;
     pthread_mutex_lock(&srv->mu);
-    // Drain, then wait for a quiet 100 ms with nothing in hand: a request
-    // already on its way is answered too, not cut off by the close.
     for (;;) {
         while (srv->inflight > 0)
             if (pthread_cond_timedwait(&srv->cv, &srv->mu, &until) != 0)
@@ -1126,23 +1123,47 @@ rt_server_stop(rt_server *srv)
         if (srv->inflight > 0 || now.tv_sec > until.tv_sec ||
             (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
             break;
-        while (srv->arrivals == seen &&
-               pthread_cond_timedwait(&srv->cv, &srv->mu, &quiet) == 0)
+        while (srv->arrivals == seen && pthread_cond_timedwait(&srv->cv, &srv->mu, &quiet) == 0)
             ;
         if (srv->arrivals == seen && srv->inflight == 0)
             break;
     }
-    if (srv->inflight > 0)
-        rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", srv->inflight);
+    int left = srv->inflight;
+    pthread_mutex_unlock(&srv->mu);
+    return left;
+}
+
+void
+rt_server_drain(rt_server *srv)
+{
+    if (atomic_exchange(&srv->stopping, 1))
+        return; // drained already
+    // From here a new call is answered UNAVAILABLE "server stopping", and
+    // Health NOT_SERVING. The listener stays open until the calls in flight
+    // are answered: closing it closes the connections it accepted, and with
+    // them the replies still to come.
+    int left = wait_inflight(srv, 30);
+    if (left > 0)
+        rt_log(RT_LOG_WARN, "server.stop_timeout", "inflight=%d", left);
+}
+
+void
+rt_server_stop(rt_server *srv)
+{
+    rt_server_drain(srv);
+    // Until the listener closes the contexts stay armed, so a request that
+    // arrives is answered UNAVAILABLE rather than left in a pipe, where nng
+    // 1.5.2's close would lose (leak) it.
+    nng_listener_close(srv->listener);
+    wait_inflight(srv, 5);
+    pthread_mutex_lock(&srv->mu);
     atomic_store(&srv->closing, 1);
     srv->worker_stop = 1;
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
     pthread_join(srv->worker, NULL);
-    nng_listener_close(srv->listener);
-    // A reply nng has taken may still be on its way to the wire, and nng
-    // 1.5.2 can lose (leak) a message its close catches in transit: give the
-    // last replies a moment to go out. No request is taken from here on.
+    // No request is taken from here on; a reply nng has taken may still be
+    // on its way to the wire: give it a moment to settle.
     struct timespec grace = {0, 100 * 1000000L};
     nanosleep(&grace, NULL);
     // Every call is answered. Closing the socket ends the contexts'

@@ -188,9 +188,14 @@ void rt_server_metrics(rt_server *srv, rt_strbuf *out);
 int rt_server_call(rt_server *srv, const void *req, size_t len, const char *peer,
                    void (*done)(void *arg, const void *resp, size_t len), void *arg);
 
-// rt_server_stop stops accepting, answers calls that arrive from now on with
-// UNAVAILABLE, waits (up to 30 s) for calls in flight to be answered, then
-// closes the socket and frees the server.
+// rt_server_drain stops accepting, answers calls that arrive from now on with
+// UNAVAILABLE (rt_server_ready is 0 from here on) and waits (up to 30 s) for
+// calls in flight to be answered. The server stays allocated: its state may
+// still be read (/readyz, /metrics) until rt_server_stop.
+void rt_server_drain(rt_server *srv);
+
+// rt_server_stop drains the server if rt_server_drain has not, then closes
+// the socket and frees the server.
 void rt_server_stop(rt_server *srv);
 
 // rt_server_check_table verifies every rt_method against the embedded

@@ -405,23 +405,35 @@ summary_work(void *arg, const Civic__Tasks__V1__Work *w)
 }
 
 
+// handle_get_summary answers for a local day (today by default). Today:
+// open and overdue now, overdue by the day (less R[today]: those due later
+// today are due_today). A past day: open and overdue at its end, as the
+// daily report counts them; R is the state now, not kept by day, so a past
+// day has no due_today. Works are as they stand now.
 int
 handle_get_summary(rt_txn *t, const void *vin, void *vout, const rt_call *call)
 {
-    (void) vin;
+    const Civic__Tasks__V1__GetSummaryRequest *in = vin;
     Civic__Tasks__V1__GetSummaryResponse *out = vout;
     tasks_svc *s = call->service;
     int64_t now = tasks_now(call);
     int32_t today = rt_local_day(now, s->tz_offset_min);
+    int32_t day = in->local_day ? in->local_day : today;
+    if (in->local_day && rt_check_day(t, "local_day", in->local_day) && in->local_day > today)
+        rt_txn_violation(t, "local_day", "%d is after today (%d)", (int) in->local_day, (int) today);
+    if (rt_txn_status(t))
+        return rt_txn_status(t);
     agg g = {.by = 'a'};
-    cumulative(t, s, 'O', 'o', today, 0, &g, F_OPEN, 1);
-    cumulative(t, s, 'D', 'd', today, 0, &g, F_OVERDUE, 1);
-    scan(t, s, 'R', today, today, 0, &g, F_OVERDUE, -1);
-    scan(t, s, 'R', today, today, 0, &g, F_DUE, 1);
-    scan(t, s, 'c', today, today, 0, &g, F_CLOSED, 1);
+    cumulative(t, s, 'O', 'o', day, 0, &g, F_OPEN, 1);
+    cumulative(t, s, 'D', 'd', day, 0, &g, F_OVERDUE, 1);
+    if (day == today) {
+        scan(t, s, 'R', today, today, 0, &g, F_OVERDUE, -1);
+        scan(t, s, 'R', today, today, 0, &g, F_DUE, 1);
+    }
+    scan(t, s, 'c', day, day, 0, &g, F_CLOSED, 1);
     tasks_works_visit(t, s, now, summary_work, &g);
     agg_merge(&g);
-    out->day = today;
+    out->day = day;
     out->areas = rt_alloc(t, (g.n + 1) * sizeof *out->areas);
     out->total = rt_alloc(t, sizeof *out->total);
     if (rt_txn_status(t) || g.fail) {

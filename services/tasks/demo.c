@@ -165,10 +165,15 @@ advance(demo *d, uint64_t id, uint64_t unit, demo_end end, uint64_t other, int k
     }
     if (end == TO_REPORTED || end == TO_DUPLICATE)
         return;
-    // Deadlines one to seven days out; a few due within the hour, so that a
-    // demo left running shows overdue problems.
-    int64_t due = d->now_ms + (k % 7 == 3 ? (int64_t) (20 + next_rand(d) % 40) * 60000
-                                          : (int64_t) (1 + next_rand(d) % 7) * 86400000);
+    // Deadlines one to seven days out; a few due within the hour (overdue
+    // tomorrow if the demo is left running); and a third of those that stay
+    // running already one to three days late, so the dashboard's overdue
+    // column is not all zero on the first day (a demo problem may take a
+    // past deadline: handlers_flow.c).
+    int late = (end == TO_ASSIGNED || end == TO_IN_PROGRESS) && k % 3 == 0;
+    int64_t due = late ? d->now_ms - (int64_t) (1 + next_rand(d) % 3) * 86400000
+                  : d->now_ms + (k % 7 == 3 ? (int64_t) (20 + next_rand(d) % 40) * 60000
+                                            : (int64_t) (1 + next_rand(d) % 7) * 86400000);
     Google__Protobuf__Timestamp deadline = ts_at(due);
     Civic__Tasks__V1__AssignProblemRequest a = CIVIC__TASKS__V1__ASSIGN_PROBLEM_REQUEST__INIT;
     a.id = id, a.unit_id = unit, a.deadline = &deadline, a.note = "请按期整改并上传整改后照片（演示）";
@@ -180,7 +185,7 @@ advance(demo *d, uint64_t id, uint64_t unit, demo_end end, uint64_t other, int k
         move(d, "demo-admin", "admin", "CancelProblem", &r.base, &civic__tasks__v1__cancel_problem_response__descriptor);
         return;
     }
-    if (k % 5 == 1) { // some deadlines are extended
+    if (k % 5 == 1 && !late) { // some deadlines are extended
         Google__Protobuf__Timestamp later = ts_at(due + 2 * 86400000LL);
         Civic__Tasks__V1__ExtendProblemDeadlineRequest r = CIVIC__TASKS__V1__EXTEND_PROBLEM_DEADLINE_REQUEST__INIT;
         r.id = id, r.deadline = &later, r.reason = "需协调产权单位，延期两天（演示）";

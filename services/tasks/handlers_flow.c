@@ -10,9 +10,15 @@
 
 // A deadline is at most a year out: further is more likely a typo.
 #define DEADLINE_MAX_MS (366LL * 24 * 3600 * 1000)
+// A demo problem (flagged demo when reported) may be assigned a deadline up
+// to a week in the past, so that the demo campaign shows overdue problems
+// from its first day; every other deadline must be in the future.
+#define DEMO_PAST_MS (7LL * 24 * 3600 * 1000)
 
+// check_deadline checks ts against now_ms; past_ok_ms lets it be that far
+// in the past (0: it must be in the future).
 static void
-check_deadline(rt_txn *t, const Google__Protobuf__Timestamp *ts, int64_t now_ms)
+check_deadline(rt_txn *t, const Google__Protobuf__Timestamp *ts, int64_t now_ms, int64_t past_ok_ms)
 {
     if (ts == NULL) {
         rt_txn_violation(t, "deadline", "is required");
@@ -21,7 +27,7 @@ check_deadline(rt_txn *t, const Google__Protobuf__Timestamp *ts, int64_t now_ms)
     if (!rt_check_ts(t, "deadline", ts))
         return;
     int64_t ms = rt_ts_ms(ts, 0);
-    if (ms <= now_ms)
+    if (ms <= now_ms - past_ok_ms)
         rt_txn_violation(t, "deadline", "must be in the future");
     else if (ms > now_ms + DEADLINE_MAX_MS)
         rt_txn_violation(t, "deadline", "must be at most 366 days ahead");
@@ -62,11 +68,19 @@ handle_assign_problem(rt_txn *t, const void *vin, void *vout, const rt_call *cal
 {
     const Civic__Tasks__V1__AssignProblemRequest *in = vin;
     Civic__Tasks__V1__AssignProblemResponse *out = vout;
+    int64_t now = tasks_now(call);
     check_unit(t, in->unit_id);
-    check_deadline(t, in->deadline, tasks_now(call));
     rt_check_str(t, "note", in->note, TASKS_TEXT_MAX, 0);
+    // A deadline in the past is a bad field unless the problem is a demo
+    // one: known once the problem is read — or now, when the request is
+    // refused for its other fields anyway (every bad field is named).
+    check_deadline(t, in->deadline, now, rt_txn_status(t) ? 0 : DEMO_PAST_MS);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(ASSIGN), &old);
     if (n == NULL)
+        return rt_txn_status(t);
+    if (!old->demo)
+        check_deadline(t, in->deadline, now, 0);
+    if (rt_txn_status(t))
         return rt_txn_status(t);
     n->unit_id = in->unit_id;
     n->deadline = in->deadline;
@@ -80,7 +94,7 @@ handle_reassign_problem(rt_txn *t, const void *vin, void *vout, const rt_call *c
     const Civic__Tasks__V1__ReassignProblemRequest *in = vin;
     Civic__Tasks__V1__ReassignProblemResponse *out = vout;
     check_unit(t, in->unit_id);
-    check_deadline(t, in->deadline, tasks_now(call));
+    check_deadline(t, in->deadline, tasks_now(call), 0);
     rt_check_str(t, "reason", in->reason, TASKS_TEXT_MAX, 1);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(REASSIGN), &old);
     if (n == NULL)
@@ -96,7 +110,7 @@ handle_extend_problem_deadline(rt_txn *t, const void *vin, void *vout, const rt_
 {
     const Civic__Tasks__V1__ExtendProblemDeadlineRequest *in = vin;
     Civic__Tasks__V1__ExtendProblemDeadlineResponse *out = vout;
-    check_deadline(t, in->deadline, tasks_now(call));
+    check_deadline(t, in->deadline, tasks_now(call), 0);
     rt_check_str(t, "reason", in->reason, TASKS_TEXT_MAX, 1);
     tasks_problem *old, *n = tasks_begin(t, call, in->id, "id", TASKS_ACTION(EXTEND), &old);
     if (n == NULL)

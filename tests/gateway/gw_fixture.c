@@ -2,6 +2,7 @@
 #include "gw_fixture.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,18 +110,52 @@ start(gw_fixture *f, const char *const *points_args, const char *const *backend_
 void
 gw_fixture_start_web(gw_fixture *f)
 {
+    gw_fixture_start_web_with(f, NULL);
+}
+
+void
+gw_fixture_start_web_with(gw_fixture *f, const char *const *gateway_args)
+{
     int port = th_free_port();
     char listen[64], root[400];
     snprintf(listen, sizeof listen, "--web-listen=127.0.0.1:%d", port);
     snprintf(root, sizeof root, "--web-root=%s/web", CIVIC_SOURCE_DIR);
-    const char *gargs[] = {listen, root, NULL};
+    const char *gargs[12] = {listen, root};
+    for (int i = 0, g = 2; gateway_args && gateway_args[i] && g < 11; i++)
+        gargs[g++] = gateway_args[i];
     gw_fixture_start_with(f, NULL, gargs);
     f->web_port = port;
+}
+
+void
+gw_wait_log(const th_server *s, const char *what, int ms)
+{
+    char line[4096];
+    for (int64_t until = civic_now_ms() + ms; civic_now_ms() < until;) {
+        FILE *fp = fopen(s->log, "r");
+        int found = 0;
+        while (fp != NULL && !found && fgets(line, sizeof line, fp) != NULL)
+            found = strstr(line, what) != NULL;
+        if (fp != NULL)
+            fclose(fp);
+        if (found)
+            return;
+        struct timespec d = {0, 50 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    fail_msg("%s never logged \"%s\" (see %s)", s->bin, what, s->log);
 }
 
 int
 gw_http(const gw_fixture *f, const char *method, const char *path, const char *headers,
         const char *body, size_t body_len, char *resp, size_t n)
+{
+    return gw_http_from(f, NULL, method, path, headers, body, body_len, resp, n);
+}
+
+int
+gw_http_from(const gw_fixture *f, const char *from, const char *method, const char *path,
+             const char *headers, const char *body, size_t body_len, char *resp, size_t n)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -128,6 +163,13 @@ gw_http(const gw_fixture *f, const char *method, const char *path, const char *h
     struct timeval tv = {15, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (from != NULL) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        if (inet_pton(AF_INET, from, &src.sin_addr) != 1 || bind(fd, (struct sockaddr *) &src, sizeof src) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) f->web_port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
@@ -212,4 +254,134 @@ gw_token(gw_fixture *f, const char *principal, const char *role, unsigned ttl, c
     protobuf_c_message_free_unpacked(resp, NULL);
     protobuf_c_message_free_unpacked(&req->base, NULL);
     civic_channel_close(ch);
+}
+
+// --- the CLI against the gateway, and its JSON ---
+
+int
+gw_cli_err(gw_fixture *f, const char *token, char *out, size_t n, char *err, size_t errn,
+           const char *const *args)
+{
+    const char *argv[48] = {"--addr", f->gateway.url, "-o", "json"};
+    int k = 4;
+    if (token != NULL) {
+        argv[k++] = "--token";
+        argv[k++] = token;
+    }
+    for (int i = 0; args[i] && k < 47; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    char own[2048];
+    if (err == NULL)
+        err = own, errn = sizeof own;
+    unsetenv("CIVIC_TOKEN");
+    setenv("CIVIC_TOKEN_FILE", "/nonexistent", 1);
+    int rc = th_cli(out, n, err, errn, argv);
+    if (rc != 0)
+        print_message("civic %s %s: %s", args[0], args[1] ? args[1] : "", err);
+    return rc;
+}
+
+int
+gw_cli(gw_fixture *f, const char *token, char *out, size_t n, const char *const *args)
+{
+    return gw_cli_err(f, token, out, n, NULL, 0, args);
+}
+
+json_t *
+gw_cli_json(gw_fixture *f, const char *token, const char *const *args)
+{
+    static char out[1 << 17];
+    if (gw_cli(f, token, out, sizeof out, args) != 0)
+        fail_msg("civic %s %s failed", args[0], args[1]);
+    json_error_t e;
+    json_t *j = json_loads(out, 0, &e);
+    if (j == NULL)
+        fail_msg("not JSON: %s", out);
+    return j;
+}
+
+static json_t *
+jpath(json_t *j, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = j;
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && cur; k = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, k);
+    return cur;
+}
+
+const char *
+gw_jstr(json_t *j, const char *path)
+{
+    json_t *cur = jpath(j, path);
+    return cur && json_is_string(cur) ? json_string_value(cur) : NULL;
+}
+
+double
+gw_jnum(json_t *j, const char *path)
+{
+    json_t *cur = jpath(j, path);
+    if (cur == NULL)
+        return 0;
+    if (json_is_string(cur))
+        return atof(json_string_value(cur));
+    return json_is_integer(cur) ? (double) json_integer_value(cur) : json_number_value(cur);
+}
+
+void
+gw_register_self(gw_fixture *f, const char *name, const char *phone, char *id, char *token)
+{
+    const char *args[] = {"volunteers", "register-self", "--name", name, "--phone", phone,
+                          "--kind", "resident", "--area-id", "1", "--community", "示范社区",
+                          "--consent", "true", NULL};
+    json_t *j = gw_cli_json(f, NULL, args);
+    assert_non_null(gw_jstr(j, "token"));
+    snprintf(token, 128, "%s", gw_jstr(j, "token"));
+    snprintf(id, 32, "%s", gw_jstr(j, "volunteer.id"));
+    json_decref(j);
+}
+
+void
+gw_make_activity(gw_fixture *f, int64_t start_s, int capacity, char *activity, char *point)
+{
+    const char *lv[] = {"area", "town", "community", "grid"};
+    char parent[32] = "0";
+    for (int i = 0; i < 4; i++) {
+        const char *args[] = {"areas", "create", "--name", "测试", "--level", lv[i], "--parent-id", parent, NULL};
+        json_t *j = gw_cli_json(f, f->admin, args);
+        snprintf(parent, sizeof parent, "%s", gw_jstr(j, "area.id"));
+        json_decref(j);
+    }
+    const char *pargs[] = {"points", "create", "--name", "测试点位", "--kind", "key-area", "--lat", "33.5",
+                           "--lng", "119.1", "--grid-id", parent, NULL};
+    json_t *pj = gw_cli_json(f, f->admin, pargs);
+    snprintf(point, 32, "%s", gw_jstr(pj, "point.id"));
+    json_decref(pj);
+    char start[32], end[32], cap[16];
+    snprintf(start, sizeof start, "%lld", (long long) start_s);
+    snprintf(end, sizeof end, "%lld", (long long) start_s + 3600);
+    snprintf(cap, sizeof cap, "%d", capacity);
+    const char *aargs[] = {"activities", "create", "--title", "三清行动（测试）", "--kind", "three-clears",
+                           "--point-id", point, "--area-id", "1", "--start-time", start, "--end-time", end,
+                           "--capacity", cap, NULL};
+    json_t *aj = gw_cli_json(f, f->admin, aargs);
+    snprintf(activity, 32, "%s", gw_jstr(aj, "activity.id"));
+    json_decref(aj);
+}
+
+int
+gw_count_events(gw_fixture *f, const char *type)
+{
+    const char *args[] = {"events", "--page-size", "1000", NULL};
+    json_t *j = gw_cli_json(f, f->admin, args);
+    json_t *evs = json_object_get(j, "events");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(evs); i++) {
+        const char *t = gw_jstr(json_array_get(evs, i), "type");
+        n += t && strcmp(t, type) == 0;
+    }
+    json_decref(j);
+    return n;
 }

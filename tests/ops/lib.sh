@@ -2,6 +2,7 @@
 # waiting for them, and stopping everything on exit (sourced, not run).
 PY=/usr/bin/python3
 PIDS=()
+declare -A LOG_OF=() # pid -> its log, for stop_all's report
 
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -13,6 +14,7 @@ start() {
     shift 2
     "$@" 2>"$log" &
     PIDS+=($!)
+    LOG_OF[$!]=$log
     eval "PID_$name=$!"
 }
 
@@ -41,7 +43,11 @@ stop_all() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${PIDS[@]}"; do
-        wait "$pid" || rc=1
+        wait "$pid" && continue
+        rc=$?
+        echo "pid $pid exited $rc; the end of ${LOG_OF[$pid]:-its log}:" >&2
+        tail -n 30 "${LOG_OF[$pid]:-/dev/null}" >&2 || true
+        rc=1
     done
     PIDS=()
     return $rc

@@ -41,8 +41,10 @@ done
 acked() { cat "$T"/acked.* | wc -l; }
 until [ "$(acked)" -ge 30 ]; do sleep 0.05; done
 
-# What was acknowledged before the backup began must be in the copy.
-cat "$T"/acked.* | sort -n >"$T/before"
+# What was acknowledged before the backup began must be in the copy. comm
+# needs its inputs in the collating order it compares by: a lexical sort
+# (sort -n puts 100 after 99, which comm takes for unsorted input).
+cat "$T"/acked.* | LC_ALL=C sort >"$T/before"
 cli "$PP" -o json admin backup >"$T/backup.json"
 BACKUP=$(sed -n 's/^ *"path": "\(.*\)",*$/\1/p' "$T/backup.json")
 [ -f "$BACKUP/data.mdb" ] || fail "no data.mdb in '$BACKUP': $(cat "$T/backup.json")"
@@ -63,9 +65,9 @@ start restored "$T/restored.log" "$POINTS" --listen "tcp://127.0.0.1:$RP" --data
     --admin-listen "" --internal-key-file "$T/internal.key"
 wait_log "$T/restored.log" server.serving
 cli "$RP" -o csv areas list --all >"$T/restored.csv"
-cut -d, -f1 "$T/restored.csv" | grep -E '^[0-9]+$' | sort -n >"$T/restored.ids"
-missing=$(comm -23 "$T/before" "$T/restored.ids" | wc -l)
-[ "$missing" -eq 0 ] || fail "$missing acknowledged writes missing from the backup: $(comm -23 "$T/before" "$T/restored.ids" | head)"
+cut -d, -f1 "$T/restored.csv" | grep -E '^[0-9]+$' | LC_ALL=C sort >"$T/restored.ids"
+missing=$(LC_ALL=C comm -23 "$T/before" "$T/restored.ids" | wc -l)
+[ "$missing" -eq 0 ] || fail "$missing acknowledged writes missing from the backup: $(LC_ALL=C comm -23 "$T/before" "$T/restored.ids" | head)"
 echo "civic.ops.backup: $(wc -l <"$T/before") acknowledged before the backup, $(wc -l <"$T/restored.ids") in the copy, all there"
 # The restored service takes writes.
 cli "$RP" areas create --name "after restore" >/dev/null
