@@ -169,7 +169,8 @@
         el('td', { text: r.name }), td('points', r.points || 0),
         td('patrolledToday', r.patrolledToday || 0), td('problemsOpen', r.problemsOpen || 0),
         td('problemsOverdue', r.problemsOverdue || 0), td('problemsClosedToday', r.problemsClosedToday || 0),
-        td('worksPercentDone', (Number(r.worksPercentDone) || 0).toFixed(1) + '%'),
+        // An area with no works has no progress to show, not 0%.
+        td('worksPercentDone', Number(r.works) > 0 ? (Number(r.worksPercentDone) || 0).toFixed(1) + '%' : '—'),
         td('volunteerHoursThisWeek', (Number(r.volunteerHoursThisWeek) || 0).toFixed(1)),
         td('volunteersActive', r.volunteersActive || 0)));
     }
