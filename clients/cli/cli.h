@@ -1,4 +1,4 @@
-// The civic CLI's command table.
+// The civic CLI's command table, and what its files share.
 #ifndef CLI_H
 #define CLI_H
 
@@ -56,5 +56,69 @@ void cli_dashboard_cells(const ProtobufCMessage *resp, civic_table *t, const cha
 // cli_dashboard_parts writes a line to err for each unavailable part of a
 // dashboard and returns how many there are (0 for any other message).
 int cli_dashboard_parts(const ProtobufCMessage *resp, FILE *err);
+
+#include <stdint.h>
+
+#include "civic_client.h"
+
+typedef enum { OUT_TABLE, OUT_JSON, OUT_CSV } out_fmt;
+
+// The global flags (civic.c parses them, with their environment variables).
+typedef struct cli_globals {
+    const char *addr;
+    uint32_t timeout_ms;
+    out_fmt out;
+    const char *token;
+    const char *key_file;
+    const char *as; // principal:role
+    const char *request_id;
+    const char *idempotency_key;
+    const char *tls_ca_file, *tls_cert_key_file, *tls_server_name; // for tls+tcp://
+    int attempts; // for a call answered UNAVAILABLE; 0: the library's default
+    civic_key key;
+    char principal[128], role[32];
+} cli_globals;
+
+// civic.c. cli_g holds the global flags, set by main before any command
+// runs. cli_die_usage prints a usage error naming `civic --help` and
+// returns 2, the exit status for one.
+extern cli_globals cli_g;
+int cli_die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// cli_call.c. cli_open_channel opens *ch to --addr with the global flags;
+// returns 0, or the exit status (the reason on stderr). cli_call makes one
+// call with the global options. Unsigned identity (for a service in open
+// mode) goes as metadata when --as is given without a key; a write sends
+// idem as its idempotency key. Returns civic_call's result.
+int cli_open_channel(civic_channel **ch);
+int cli_call(civic_channel *ch, const char *method, const ProtobufCMessage *req,
+             const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **resp, int write,
+             const char *idem, civic_status *st);
+// cli_print_status writes a failed call's status and violations to stderr.
+void cli_print_status(const civic_status *st);
+// cli_new_key writes a fresh random idempotency key (hex) into out.
+void cli_new_key(char *out, size_t n);
+// cli_print_json prints j indented, keys in order, and releases it.
+void cli_print_json(json_t *j);
+// cli_print_reply prints resp as -o asks; with accumulate (a table or CSV of
+// several pages) it appends resp's rows to acc instead, to print once.
+void cli_print_reply(const ProtobufCMessage *resp, civic_table *acc, int accumulate);
+
+// cli_run.c. cli_run_cmd runs c with the arguments after its verb and
+// returns the exit status. cli_resolve maps a flag name to a field path: an
+// alias, or the name with dashes as underscores, under the command's prefix.
+int cli_run_cmd(const cli_cmd *c, int argc, char **argv);
+void cli_resolve(const cli_cmd *c, const char *flag, char *out, size_t n);
+
+// cli_import.c. cli_run_import makes c's call once per row of the CSV file
+// (- for stdin) on ch; returns the exit status.
+int cli_run_import(const cli_cmd *c, civic_channel *ch, const ProtobufCMethodDescriptor *md,
+                   const char *file);
+
+// cli_rpc.c: `civic health`, `civic call` and `civic describe`, each given
+// the arguments after its name; each returns the exit status.
+int cli_cmd_health(int argc, char **argv);
+int cli_cmd_call(int argc, char **argv);
+int cli_cmd_describe(int argc, char **argv);
 
 #endif
