@@ -96,8 +96,9 @@ int cli_call(civic_channel *ch, const char *method, const ProtobufCMessage *req,
              const char *idem, civic_status *st);
 // cli_print_status writes a failed call's status and violations to stderr.
 void cli_print_status(const civic_status *st);
-// cli_new_key writes a fresh random idempotency key (hex) into out.
-void cli_new_key(char *out, size_t n);
+// cli_idempotency_key writes the key for a write into out: --idempotency-key
+// when given, else a fresh random one (hex).
+void cli_idempotency_key(char *out, size_t n);
 // cli_print_json prints j indented, keys in order, and releases it.
 void cli_print_json(json_t *j);
 // cli_print_reply prints resp as -o asks; with accumulate (a table or CSV of

@@ -4,9 +4,11 @@
 // idempotency key for a write; the reply printed as a table, JSON or CSV
 // (-o), and a failed call's status and field violations on stderr. Every
 // command goes through here.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "civic_client.h"
 #include "civic_msg.h"
@@ -72,16 +74,19 @@ cli_call(civic_channel *ch, const char *method, const ProtobufCMessage *req,
 }
 
 void
-cli_new_key(char *out, size_t n)
+cli_idempotency_key(char *out, size_t n)
 {
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f == NULL || fread(b, 1, sizeof b, f) != sizeof b) {
-        for (size_t i = 0; i < sizeof b; i++)
-            b[i] = (unsigned char) rand();
+    if (cli_g.idempotency_key != NULL) {
+        snprintf(out, n, "%s", cli_g.idempotency_key);
+        return;
     }
-    if (f)
-        fclose(f);
+    // A key repeated across runs would replay another call's answer, so it
+    // comes from the kernel's random source, never from rand().
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b) {
+        fprintf(stderr, "civic: cannot make an idempotency key: %s\n", strerror(errno));
+        exit(1);
+    }
     size_t o = 0;
     for (size_t i = 0; i < sizeof b && o + 2 < n; i++)
         o += (size_t) snprintf(out + o, n - o, "%02x", b[i]);

@@ -198,10 +198,7 @@ cli_cmd_call(int argc, char **argv)
         goto out;
     }
     char idem[64];
-    if (cli_g.idempotency_key)
-        snprintf(idem, sizeof idem, "%s", cli_g.idempotency_key);
-    else
-        cli_new_key(idem, sizeof idem);
+    cli_idempotency_key(idem, sizeof idem);
     ProtobufCMessage *resp = NULL;
     civic_status st;
     if (cli_call(ch, full, req, outd, &resp, !read, idem, &st) != 0) {

@@ -219,10 +219,7 @@ cli_run_cmd(const cli_cmd *c, int argc, char **argv)
         goto done;
     }
     char idem[64];
-    if (cli_g.idempotency_key)
-        snprintf(idem, sizeof idem, "%s", cli_g.idempotency_key);
-    else
-        cli_new_key(idem, sizeof idem);
+    cli_idempotency_key(idem, sizeof idem);
     // A CSV export is the whole filtered list: every page, one header,
     // unless the caller asked for a page. A table is for reading and JSON
     // carries its nextPageToken: both stay one page without --all.
