@@ -318,27 +318,12 @@ cli_cmd_describe(int argc, char **argv)
     int rc = cli_open_channel(&ch);
     if (rc != 0)
         return rc;
-    Civic__Rpc__V1__GetFileDescriptorSetRequest req = CIVIC__RPC__V1__GET_FILE_DESCRIPTOR_SET_REQUEST__INIT;
-    Civic__Rpc__V1__ListServicesRequest lreq = CIVIC__RPC__V1__LIST_SERVICES_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL, *lresp = NULL;
-    civic_status st;
-    if (cli_call(ch, "/civic.rpc.v1.ReflectionService/ListServices", &lreq.base,
-                 &civic__rpc__v1__list_services_response__descriptor, &lresp, 0, NULL, &st) != 0 ||
-        cli_call(ch, "/civic.rpc.v1.ReflectionService/GetFileDescriptorSet", &req.base,
-                 &civic__rpc__v1__get_file_descriptor_set_response__descriptor, &resp, 0, NULL, &st) != 0) {
-        cli_print_status(&st);
-        civic_channel_close(ch);
-        return 1;
-    }
+    Civic__Rpc__V1__ListServicesResponse *ls;
+    Google__Protobuf__FileDescriptorSet *set;
+    rc = fetch_reflection(ch, &ls, &set);
     civic_channel_close(ch);
-    Civic__Rpc__V1__ListServicesResponse *ls = (Civic__Rpc__V1__ListServicesResponse *) lresp;
-    Civic__Rpc__V1__GetFileDescriptorSetResponse *r = (Civic__Rpc__V1__GetFileDescriptorSetResponse *) resp;
-    Google__Protobuf__FileDescriptorSet *set = google__protobuf__file_descriptor_set__unpack(
-        NULL, r->file_descriptor_set.len, r->file_descriptor_set.data);
-    if (set == NULL) {
-        fprintf(stderr, "civic: the server's descriptor set does not decode\n");
-        return 1;
-    }
+    if (rc != 0)
+        return rc;
     const char *want = argc > 0 ? argv[0] : NULL;
     json_t *jout = json_array();
     int found = 0;
@@ -391,8 +376,7 @@ cli_cmd_describe(int argc, char **argv)
     else
         json_decref(jout);
     google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    protobuf_c_message_free_unpacked(lresp, NULL);
+    protobuf_c_message_free_unpacked(&ls->base, NULL);
     if (want && !found) {
         fprintf(stderr, "civic: NOT_FOUND: %s is not served there\n", want);
         return 1;
