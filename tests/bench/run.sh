@@ -11,64 +11,25 @@ cd "$(dirname "$0")/../.."
 dur=3 warm=0.5 count=2000
 if [ "${1:-}" = "--quick" ]; then dur=0.3 warm=0.1 count=200; shift; fi
 build=${1:-build/release}
-if [ ! -x "$build/services/points/civic-points" ]; then
-  bash scripts/setup.sh
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$build" >/dev/null
-fi
+. tests/bench/lib.sh
+bench_build
 bench="$build/tests/bench/civic-bench"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_serving() { for _ in $(seq 100); do "$build/clients/cli/civic" --addr "$1" health >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "no server at $1" >&2; return 1; }
-start_points() { # NAME EXTRA-ARGS…: starts civic-points, sets URL_NAME and PID_NAME
-  local name=$1; shift
-  local p; p=$(port)
-  "$build/services/points/civic-points" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
-    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
-  pids+=($!)
-  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
-  wait_serving "tcp://127.0.0.1:$p"
-}
-
-start_tasks() { # NAME EXTRA-ARGS…: starts civic-tasks, sets URL_NAME and PID_NAME
-  local name=$1; shift
-  local p; p=$(port)
-  "$build/services/tasks/civic-tasks" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
-    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
-  pids+=($!)
-  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
-  wait_serving "tcp://127.0.0.1:$p"
-}
-
-start_volunteers() { # NAME EXTRA-ARGS…: starts civic-volunteers, sets URL_NAME and PID_NAME
-  local name=$1; shift
-  local p; p=$(port)
-  "$build/services/volunteers/civic-volunteers" --listen "tcp://127.0.0.1:$p" --data "$tmp/$name" \
-    --admin-listen= --log-level warn "$@" 2>>"$tmp/$name.log" &
-  pids+=($!)
-  eval "URL_$name=tcp://127.0.0.1:$p PID_$name=$!"
-  wait_serving "tcp://127.0.0.1:$p"
-}
 
 ep=$(port)
 "$bench" echo-server --listen "tcp://127.0.0.1:$ep" & pids+=($!); echo_pid=$!
 echo_url="tcp://127.0.0.1:$ep"
-start_points main
+start_service points main
 # Durable writes and check-ins each on a server of their own, so that each
 # server's account of its batches at stop (below) is one measurement's.
-start_points writes
-start_points writes_one --batch-max 1
-start_points patrols
-start_points patrols_one --batch-max 1
-start_tasks tasks
-start_tasks tasks_one --batch-max 1
+start_service points writes
+start_service points writes_one --batch-max 1
+start_service points patrols
+start_service points patrols_one --batch-max 1
+start_service tasks tasks
+start_service tasks tasks_one --batch-max 1
 # Sign-ups: a pair (normal, batch-of-one) per mode, since each run's
 # idempotency keys start again at b0.
-for n in vol_one vol_many; do start_volunteers $n; start_volunteers ${n}_b1 --batch-max 1; done
+for n in vol_one vol_many; do start_service volunteers $n; start_service volunteers ${n}_b1 --batch-max 1; done
 # The gateway in front of the first points service (no other back ends).
 gp=$(port)
 "$build/services/gateway/civic-gateway" --listen "tcp://127.0.0.1:$gp" --data "$tmp/gateway" \

@@ -28,12 +28,8 @@ tasks="$build/services/tasks/civic-tasks"
 cli="$build/clients/cli/civic"
 bench="$build/tests/bench/civic-bench"
 dur=${DUR:-4}
-tmp=$(mktemp -d)
 pid=
-cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. tests/bench/lib.sh # tmp, port, and pids[] stopped at exit
 now_ms() { date +%s%3N; }
 
 # start DIR: starts civic-tasks on DIR (open mode, no admin listener), sets
@@ -45,6 +41,7 @@ start() {
   local t0; t0=$(now_ms)
   "$tasks" --listen "$url" --data "$1" --admin-listen= --log-level warn 2>>"$tmp/server.log" &
   pid=$!
+  pids+=($pid)
   for _ in $(seq 20000); do
     if "$cli" --addr "$url" --timeout 1s health 2>/dev/null | grep -q SERVING; then
       serving_ms=$(($(now_ms) - t0))

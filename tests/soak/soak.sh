@@ -18,18 +18,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 build=${1:-build/release}
-if [ ! -x "$build/tests/bench/civic-bench" ]; then
-  bash scripts/setup.sh
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$build" >/dev/null
-fi
+. tests/bench/lib.sh
+bench_build
 bench="$build/tests/bench/civic-bench"
 civic="$build/clients/cli/civic"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 echo "a-soak-internal-key-of-some-length" >"$tmp/internal.key"
 declare -A URL PID
